@@ -1,0 +1,2 @@
+/** Implementation details of the mesh PKI; no public contract. */
+package dev.trellis.certs.internal;
