@@ -1,7 +1,10 @@
 package dev.trellis.certs;
 
 import java.io.IOException;
+import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
 import java.security.KeyPair;
+import java.security.spec.X509EncodedKeySpec;
 import java.security.PublicKey;
 import java.util.ArrayList;
 import java.util.List;
@@ -11,6 +14,8 @@ import org.bouncycastle.asn1.ASN1Encodable;
 import org.bouncycastle.asn1.pkcs.Attribute;
 import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
 import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
+import org.bouncycastle.asn1.x9.X9ObjectIdentifiers;
 import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.Extensions;
 import org.bouncycastle.asn1.x509.ExtensionsGenerator;
@@ -21,7 +26,6 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.bouncycastle.operator.jcajce.JcaContentVerifierProviderBuilder;
 import org.bouncycastle.pkcs.PKCS10CertificationRequest;
 import org.bouncycastle.pkcs.PKCSException;
-import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequest;
 import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
 
 import dev.trellis.certs.internal.CertificateBuilder;
@@ -84,17 +88,22 @@ public final class CertificateRequest {
 
     /** The public key the certificate will carry. */
     public PublicKey publicKey() {
+        SubjectPublicKeyInfo spki = csr.getSubjectPublicKeyInfo();
+        String oid = spki.getAlgorithm().getAlgorithm().getId();
+        // Named explicitly: the JDK's providers do not resolve key factories by OID.
+        String algorithm = X9ObjectIdentifiers.id_ecPublicKey.getId().equals(oid) ? "EC"
+                : PKCSObjectIdentifiers.rsaEncryption.getId().equals(oid) ? "RSA" : oid;
         try {
-            return new JcaPKCS10CertificationRequest(csr).getPublicKey();
-        } catch (Exception e) {
-            throw new IllegalArgumentException("CSR public key is unreadable: " + e.getMessage(), e);
+            return KeyFactory.getInstance(algorithm).generatePublic(new X509EncodedKeySpec(spki.getEncoded()));
+        } catch (IOException | GeneralSecurityException e) {
+            throw new IllegalArgumentException("CSR public key (algorithm " + algorithm + ") is unreadable: " + e.getMessage(), e);
         }
     }
 
     /** True when the CSR is signed by the private key matching {@link #publicKey()} (proof of possession). */
     public boolean isSignatureValid() {
         try {
-            return csr.isSignatureValid(new JcaContentVerifierProviderBuilder().build(csr.getSubjectPublicKeyInfo()));
+            return csr.isSignatureValid(new JcaContentVerifierProviderBuilder().build(publicKey()));
         } catch (OperatorCreationException | PKCSException | RuntimeException e) {
             return false;
         }

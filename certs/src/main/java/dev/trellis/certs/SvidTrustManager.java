@@ -70,9 +70,14 @@ public final class SvidTrustManager extends X509ExtendedTrustManager {
         check(chain, PeerRole.SERVER, "?");
     }
 
+    /**
+     * Empty on purpose: a server that names its CAs in the certificate request makes a client with
+     * a foreign certificate send none, and the refusal would read "no certificate" instead of
+     * "unknown CA". Workloads hold one certificate, so there is nothing to choose between.
+     */
     @Override
     public X509Certificate[] getAcceptedIssuers() {
-        return validator.trustBundle().roots().toArray(X509Certificate[]::new);
+        return new X509Certificate[0];
     }
 
     private void check(X509Certificate[] chain, PeerRole role, String peer) throws SvidValidationException {
