@@ -1,0 +1,265 @@
+package dev.trellis.controlplane;
+
+import dev.trellis.controlplane.admin.AdminServer;
+import dev.trellis.controlplane.policy.PolicyDirWatcher;
+import dev.trellis.controlplane.policy.PolicyException;
+import dev.trellis.controlplane.policy.PolicyStore;
+import dev.trellis.controlplane.registry.RegistrationGuard;
+import dev.trellis.controlplane.registry.RegistrationService;
+import dev.trellis.controlplane.registry.Registry;
+import dev.trellis.controlplane.registry.Scheduler;
+import dev.trellis.controlplane.xds.ProxyTracker;
+import dev.trellis.controlplane.xds.SnapshotPublisher;
+import io.envoyproxy.controlplane.server.V3DiscoveryServer;
+import io.grpc.InsecureServerCredentials;
+import io.grpc.Server;
+import io.grpc.ServerCredentials;
+import io.grpc.ServerInterceptor;
+import io.grpc.ServerInterceptors;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running control plane: gRPC (xDS ADS + {@code trellis.v1.Registration}) on one port, the
+ * HTTP admin API on another, the registry, the versioned policy store and the snapshot publisher
+ * that joins them. Start one with {@link #builder()}.
+ */
+public final class ControlPlane implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ControlPlane.class);
+
+    private final Server grpc;
+    private final AdminServer admin;
+    private final Registry registry;
+    private final PolicyStore policy;
+    private final ProxyTracker proxies;
+    private final SnapshotPublisher publisher;
+    private final PolicyDirWatcher dirWatcher;
+    private final ScheduledExecutorService scheduler;
+    private final PrometheusMeterRegistry metrics;
+    private volatile boolean ready;
+
+    private ControlPlane(Builder b) throws IOException, PolicyException {
+        scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "trellis-control-plane");
+            t.setDaemon(true);
+            return t;
+        });
+        boolean ok = false;
+        PolicyDirWatcher watcher = null;
+        Server g = null;
+        AdminServer a = null;
+        try {
+            metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            Scheduler sched = b.scheduler != null ? b.scheduler : Scheduler.of(scheduler);
+            if (b.dataDir != null) Files.createDirectories(b.dataDir);
+            policy = new PolicyStore(b.dataDir, b.clock);
+            registry = new Registry(b.clock, sched, b.gracePeriod);
+            proxies = new ProxyTracker(b.clock, sched, metrics);
+            publisher = new SnapshotPublisher(registry, () -> policy.current().policy(), proxies, scheduler,
+                    b.debounce, metrics);
+            registry.onChange(publisher::changed);
+            policy.onChange(r -> publisher.changed());
+            metrics.gauge("trellis_registry_instances", registry, Registry::size);
+            metrics.gauge("trellis_policy_revision", policy, p -> p.current().revision());
+            if (b.policyDir != null) {
+                watcher = new PolicyDirWatcher(b.policyDir, policy);
+                watcher.start(scheduler, b.policyPollMillis);
+            }
+            dirWatcher = watcher;
+
+            V3DiscoveryServer xds = new V3DiscoveryServer(proxies, publisher.watcher());
+            RegistrationService registration = new RegistrationService(registry, proxies, b.guard, b.clock);
+            NettyServerBuilder sb = NettyServerBuilder.forAddress(new InetSocketAddress(b.host, b.port), b.credentials)
+                    .addService(ServerInterceptors.intercept(xds.getAggregatedDiscoveryServiceImpl(), b.interceptors))
+                    .addService(ServerInterceptors.intercept(registration, b.interceptors))
+                    .permitKeepAliveTime(10, TimeUnit.SECONDS)
+                    .permitKeepAliveWithoutCalls(true);
+            g = sb.build().start();
+            a = new AdminServer(new InetSocketAddress(b.host, b.adminPort), policy, registry, proxies, metrics,
+                    () -> ready);
+            a.start();
+            grpc = g;
+            admin = a;
+            ok = true;
+            ready = true;
+            log.info("control plane ready: gRPC (xDS, registration) on {}:{}, admin on {}:{}, policy revision {}",
+                    b.host, g.getPort(), b.host, a.port(), policy.current().revision());
+        } finally {
+            if (!ok) {
+                if (watcher != null) watcher.close();
+                if (g != null) g.shutdownNow();
+                if (a != null) a.close();
+                scheduler.shutdownNow();
+            }
+        }
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public int grpcPort() {
+        return grpc.getPort();
+    }
+
+    public int adminPort() {
+        return admin.port();
+    }
+
+    public Registry registry() {
+        return registry;
+    }
+
+    public PolicyStore policy() {
+        return policy;
+    }
+
+    public ProxyTracker proxies() {
+        return proxies;
+    }
+
+    public SnapshotPublisher publisher() {
+        return publisher;
+    }
+
+    public PrometheusMeterRegistry metrics() {
+        return metrics;
+    }
+
+    /** Blocks until the gRPC server stops. */
+    public void awaitTermination() throws InterruptedException {
+        grpc.awaitTermination();
+    }
+
+    @Override
+    public void close() {
+        ready = false;
+        if (dirWatcher != null) dirWatcher.close();
+        admin.close();
+        grpc.shutdownNow();
+        try {
+            grpc.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        scheduler.shutdownNow();
+        metrics.close();
+    }
+
+    /**
+     * Options for a control plane. {@link #credentials} and {@link #interceptors} are where TLS and
+     * token authentication plug in; {@link #guard} decides who may register which service.
+     */
+    public static final class Builder {
+        private String host = "127.0.0.1";
+        private int port = 15012;
+        private int adminPort = 15014;
+        private Path dataDir;
+        private Path policyDir;
+        private Duration gracePeriod = Duration.ofSeconds(5);
+        private Duration debounce = Duration.ofMillis(50);
+        private long policyPollMillis = 250;
+        private Clock clock = Clock.systemUTC();
+        private Scheduler scheduler;
+        private ServerCredentials credentials = InsecureServerCredentials.create();
+        private final List<ServerInterceptor> interceptors = new ArrayList<>();
+        private RegistrationGuard guard = RegistrationGuard.ALLOW_ALL;
+
+        public Builder host(String host) {
+            this.host = Objects.requireNonNull(host);
+            return this;
+        }
+
+        public Builder port(int port) {
+            this.port = checkPort("port", port);
+            return this;
+        }
+
+        public Builder adminPort(int port) {
+            this.adminPort = checkPort("admin-port", port);
+            return this;
+        }
+
+        private static int checkPort(String what, int p) {
+            if (p < 0 || p > 65535) throw new IllegalArgumentException(what + ": " + p + " (expected: 0..65535)");
+            return p;
+        }
+
+        /** Where policy revisions are persisted; null keeps them in memory. */
+        public Builder dataDir(Path dir) {
+            this.dataDir = dir;
+            return this;
+        }
+
+        /** A directory of YAML policy files to keep applied; null for none. */
+        public Builder policyDir(Path dir) {
+            this.policyDir = dir;
+            return this;
+        }
+
+        public Builder gracePeriod(Duration d) {
+            if (d.isNegative()) throw new IllegalArgumentException("grace-period: " + d + " (expected: >= 0)");
+            this.gracePeriod = d;
+            return this;
+        }
+
+        public Builder debounce(Duration d) {
+            if (d.isNegative() || d.compareTo(Duration.ofMillis(100)) > 0) {
+                throw new IllegalArgumentException("debounce: " + d.toMillis() + "ms (expected: 0..100ms)");
+            }
+            this.debounce = d;
+            return this;
+        }
+
+        public Builder policyPollMillis(long ms) {
+            if (ms < 10) throw new IllegalArgumentException("policy poll: " + ms + "ms (expected: >= 10ms)");
+            this.policyPollMillis = ms;
+            return this;
+        }
+
+        public Builder clock(Clock clock) {
+            this.clock = Objects.requireNonNull(clock);
+            return this;
+        }
+
+        /** Timer for grace periods and removal bounds; defaults to the control plane's own thread. */
+        public Builder scheduler(Scheduler scheduler) {
+            this.scheduler = scheduler;
+            return this;
+        }
+
+        public Builder credentials(ServerCredentials credentials) {
+            this.credentials = Objects.requireNonNull(credentials);
+            return this;
+        }
+
+        public Builder interceptor(ServerInterceptor interceptor) {
+            this.interceptors.add(interceptor);
+            return this;
+        }
+
+        public Builder guard(RegistrationGuard guard) {
+            this.guard = Objects.requireNonNull(guard);
+            return this;
+        }
+
+        public ControlPlane start() throws IOException, PolicyException {
+            return new ControlPlane(this);
+        }
+    }
+}

@@ -1,0 +1,54 @@
+package dev.trellis.controlplane.xds;
+
+import io.envoyproxy.controlplane.cache.ConfigWatcher;
+import io.envoyproxy.controlplane.cache.DeltaResponse;
+import io.envoyproxy.controlplane.cache.DeltaWatch;
+import io.envoyproxy.controlplane.cache.DeltaXdsRequest;
+import io.envoyproxy.controlplane.cache.Response;
+import io.envoyproxy.controlplane.cache.Watch;
+import io.envoyproxy.controlplane.cache.XdsRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Consumer;
+
+/**
+ * Sits between the discovery server and the snapshot cache and fixes two things of plain
+ * state-of-the-world serving: a request that omits its node (allowed after the first request of a
+ * stream) is served for the stream's node, and a NACK waits for a newer version instead of getting
+ * the rejected one again at once (which would make a proxy NACK in a tight loop).
+ */
+final class StreamAwareWatcher implements ConfigWatcher {
+    private final ConfigWatcher cache;
+    private final ProxyTracker tracker;
+
+    StreamAwareWatcher(ConfigWatcher cache, ProxyTracker tracker) {
+        this.cache = cache;
+        this.tracker = tracker;
+    }
+
+    @Override
+    public Watch createWatch(boolean ads, XdsRequest request, Set<String> knownResourceNames,
+                             Consumer<Response> responseConsumer, boolean hasClusterChanged,
+                             boolean allowDefaultEmptyEdsUpdate) {
+        ProxyTracker.RequestContext ctx = tracker.takeRequestContext();
+        DiscoveryRequest r = request.v3Request();
+        if (ctx != null && ((!r.hasNode() && ctx.node() != null) || ctx.rejectedVersion() != null)) {
+            DiscoveryRequest.Builder b = r.toBuilder();
+            if (!r.hasNode() && ctx.node() != null) b.setNode(ctx.node());
+            if (ctx.rejectedVersion() != null) b.setVersionInfo(ctx.rejectedVersion());
+            request = XdsRequest.create(b.build());
+        }
+        return cache.createWatch(ads, request, knownResourceNames, responseConsumer, hasClusterChanged,
+                allowDefaultEmptyEdsUpdate);
+    }
+
+    @Override
+    public DeltaWatch createDeltaWatch(DeltaXdsRequest request, String requesterVersion,
+                                       Map<String, String> resourceVersions, Set<String> pendingResources,
+                                       boolean isWildcard, Consumer<DeltaResponse> responseConsumer,
+                                       boolean hasClusterChanged) {
+        return cache.createDeltaWatch(request, requesterVersion, resourceVersions, pendingResources, isWildcard,
+                responseConsumer, hasClusterChanged);
+    }
+}

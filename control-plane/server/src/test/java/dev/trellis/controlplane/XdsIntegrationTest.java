@@ -1,0 +1,291 @@
+package dev.trellis.controlplane;
+
+import static dev.trellis.controlplane.AdsClient.CDS;
+import static dev.trellis.controlplane.AdsClient.EDS;
+import static dev.trellis.controlplane.AdsClient.LDS;
+import static dev.trellis.controlplane.AdsClient.RDS;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.trellis.controlplane.api.v1.HealthStatus;
+import dev.trellis.controlplane.api.v1.Instance;
+import dev.trellis.controlplane.api.v1.RegistrationResponse;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The control plane over real sockets: registration, ADS with a raw client, ACK/NACK tracking. */
+class XdsIntegrationTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private final HttpClient http = HttpClient.newHttpClient();
+    private ControlPlane cp;
+    private ManagedChannel channel;
+
+    @BeforeEach
+    void start() throws Exception {
+        cp = ControlPlane.builder().port(0).adminPort(0).gracePeriod(Duration.ofMillis(300)).start();
+        channel = NettyChannelBuilder.forAddress("127.0.0.1", cp.grpcPort()).usePlaintext().build();
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        cp.close();
+    }
+
+    private JsonNode get(String path) throws Exception {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + cp.adminPort() + path)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        return JSON.readTree(r.body());
+    }
+
+    private HttpResponse<String> put(String path, String body) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + cp.adminPort() + path))
+                .PUT(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private Sidecars.Registration healthy(String service, String id, int port) throws Exception {
+        Sidecars.Registration r = new Sidecars.Registration(channel).register(service, id, port);
+        RegistrationResponse registered = (RegistrationResponse) r.next();
+        assertThat(registered.getRegistered().getNodeId()).isEqualTo("sidecar~" + service + "~" + id);
+        r.health(HealthStatus.HEALTHY);
+        return r;
+    }
+
+    private JsonNode proxy(String node) throws Exception {
+        for (JsonNode p : get("/api/v1/proxies")) {
+            if (p.path("node").asText().equals(node)) return p;
+        }
+        return null;
+    }
+
+    @Test
+    void sidecarGetsScopedResourcesAndAckNackIsTracked() throws Exception {
+        healthy("echo", "echo-1", 9001);
+        healthy("echo", "echo-2", 9002);
+        healthy("other", "other-1", 9100);
+        Sidecars.Registration unknown = new Sidecars.Registration(channel).register("echo", "echo-3", 9003);
+        unknown.next(); // registered but never reported healthy: not routable
+        await().until(() -> cp.registry().instances().stream().filter(i -> i.routable()).count() == 3);
+
+        try (AdsClient ads = new AdsClient(channel, "sidecar~client~c1", List.of("echo"))) {
+            ads.request(CDS, List.of(), null);
+            DiscoveryResponse cds = ads.next(CDS);
+            List<Cluster> clusters = AdsClient.unpack(cds, Cluster.class);
+            assertThat(clusters).extracting(Cluster::getName).containsExactly("outbound|echo");
+            Cluster echo = clusters.get(0);
+            assertThat(echo.getType()).isEqualTo(Cluster.DiscoveryType.EDS);
+            assertThat(echo.getEdsClusterConfig().getEdsConfig().hasAds()).isTrue();
+            assertThat(echo.getLoadBalancingPolicy().getPolicies(0).getTypedExtensionConfig().getName())
+                    .isEqualTo("trellis.load_balancing_policies.peak_ewma");
+            ads.ack(cds, List.of());
+
+            ads.request(EDS, List.of("outbound|echo"), null);
+            DiscoveryResponse eds = ads.next(EDS);
+            assertThat(AdsClient.endpoints(eds)).containsExactly("outbound|echo=127.0.0.1:9001", "outbound|echo=127.0.0.1:9002");
+            ads.ack(eds, List.of("outbound|echo"));
+
+            ads.request(LDS, List.of(), null);
+            DiscoveryResponse lds = ads.next(LDS);
+            Listener outbound = AdsClient.unpack(lds, Listener.class).get(0);
+            assertThat(outbound.getName()).isEqualTo("outbound");
+            assertThat(outbound.getAddress().getSocketAddress().getPortValue()).isEqualTo(15001);
+            HttpConnectionManager hcm = outbound.getFilterChains(0).getFilters(0).getTypedConfig().unpack(HttpConnectionManager.class);
+            assertThat(hcm.getRds().getRouteConfigName()).isEqualTo("outbound");
+            ads.ack(lds, List.of());
+
+            ads.request(RDS, List.of("outbound"), null);
+            DiscoveryResponse rds = ads.next(RDS);
+            RouteConfiguration rc = AdsClient.unpack(rds, RouteConfiguration.class).get(0);
+            assertThat(rc.getVirtualHostsList()).hasSize(1);
+            assertThat(rc.getVirtualHosts(0).getDomainsList()).containsExactly("echo", "echo:*");
+            assertThat(rc.getVirtualHosts(0).getRoutes(0).getRoute().getTimeout().getSeconds()).isEqualTo(15);
+            ads.ack(rds, List.of("outbound"));
+
+            await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+                    assertThat(proxy("sidecar~client~c1").path("state").asText()).isEqualTo("SYNCED"));
+
+            // a policy change reaches the proxy as a new route configuration; the proxy rejects it
+            HttpResponse<String> r = put("/api/v1/policy/Service/echo", "kind: Service\nname: echo\nspec:\n  timeout: 2s\n");
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+            DiscoveryResponse rds2 = ads.next(RDS);
+            RouteConfiguration rc2 = AdsClient.unpack(rds2, RouteConfiguration.class).get(0);
+            assertThat(rc2.getVirtualHosts(0).getRoutes(0).getRoute().getTimeout().getSeconds()).isEqualTo(2);
+            ads.nack(rds2, rds, List.of("outbound"), "route outbound: timeout 2s not supported here");
+            await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+                JsonNode p = proxy("sidecar~client~c1");
+                assertThat(p.path("state").asText()).isEqualTo("NACKED");
+                assertThat(p.path("resources").path("RDS").path("lastNack").path("error").asText())
+                        .isEqualTo("route outbound: timeout 2s not supported here");
+                assertThat(p.path("resources").path("RDS").path("lastNack").path("version").asText())
+                        .isEqualTo(rds2.getVersionInfo());
+                assertThat(p.path("resources").path("RDS").path("acked").asText()).isEqualTo(rds.getVersionInfo());
+            });
+            assertThat(ads.poll(RDS, 300)).as("the rejected version is not sent again").isNull();
+            assertThat(http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + cp.adminPort() + "/metrics")).build(),
+                    HttpResponse.BodyHandlers.ofString()).body())
+                    .contains("trellis_xds_nacks_total{type=\"RDS\"} 1.0")
+                    .contains("trellis_xds_connected_proxies")
+                    .contains("trellis_registry_instances 4.0")
+                    .contains("trellis_xds_change_to_ack_seconds_bucket");
+
+            // the next accepted push clears the NACK
+            put("/api/v1/policy/Service/echo", "kind: Service\nname: echo\nspec:\n  timeout: 3s\n");
+            DiscoveryResponse rds3 = ads.next(RDS);
+            ads.ack(rds3, List.of("outbound"));
+            await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+                    assertThat(proxy("sidecar~client~c1").path("state").asText()).isEqualTo("SYNCED"));
+
+            // the scope: 'other' never reached this proxy
+            assertThat(ads.poll(CDS, 200)).isNull();
+        }
+    }
+
+    @Test
+    void killedInstanceLeavesEdsAfterTheGracePeriod() throws Exception {
+        healthy("echo", "echo-1", 9001);
+        Sidecars.Registration second = healthy("echo", "echo-2", 9002);
+        await().until(() -> cp.registry().instances().stream().filter(i -> i.routable()).count() == 2);
+        try (AdsClient ads = new AdsClient(channel, "sidecar~client~c1", List.of("echo"))) {
+            ads.request(EDS, List.of("outbound|echo"), null);
+            DiscoveryResponse eds = ads.next(EDS);
+            assertThat(AdsClient.endpoints(eds)).hasSize(2);
+            ads.ack(eds, List.of("outbound|echo"));
+
+            long t0 = System.nanoTime();
+            second.kill();
+            DiscoveryResponse eds2 = ads.next(EDS);
+            long tookMs = (System.nanoTime() - t0) / 1_000_000;
+            assertThat(AdsClient.endpoints(eds2)).containsExactly("outbound|echo=127.0.0.1:9001");
+            assertThat(tookMs).as("removed after the 300ms grace period, within 2s").isBetween(250L, 2000L);
+        }
+    }
+
+    @Test
+    void reconnectWithinTheGracePeriodKeepsTheInstance() throws Exception {
+        Sidecars.Registration first = healthy("echo", "echo-1", 9001);
+        await().until(() -> cp.registry().instances().stream().anyMatch(i -> i.routable()));
+        first.kill();
+        Sidecars.Registration again = new Sidecars.Registration(channel).register("echo", "echo-1", 9001);
+        again.next();
+        Thread.sleep(600); // twice the grace period: the old call's timer must not remove the new owner's instance
+        assertThat(cp.registry().instances()).singleElement().satisfies(i -> {
+            assertThat(i.connected()).isTrue();
+            assertThat(i.routable()).isTrue();
+        });
+    }
+
+    @Test
+    void deregisterAnswersOnceEveryProxyAckedTheRemoval() throws Exception {
+        Sidecars.Registration leaving = healthy("echo", "echo-1", 9001);
+        healthy("echo", "echo-2", 9002);
+        await().until(() -> cp.registry().instances().stream().filter(i -> i.routable()).count() == 2);
+        try (AdsClient caller = new AdsClient(channel, "sidecar~client~c1", List.of("echo"));
+             AdsClient bystander = new AdsClient(channel, "sidecar~other~o1", List.of("nothing-here"))) {
+            caller.request(EDS, List.of("outbound|echo"), null);
+            DiscoveryResponse eds = caller.next(EDS);
+            caller.ack(eds, List.of("outbound|echo"));
+            bystander.request(CDS, List.of(), null);
+            bystander.ack(bystander.next(CDS), List.of());
+            await().until(() -> proxy("sidecar~client~c1") != null
+                    && proxy("sidecar~client~c1").path("state").asText().equals("SYNCED"));
+
+            leaving.deregister(Duration.ofSeconds(10));
+            DiscoveryResponse eds2 = caller.next(EDS);
+            assertThat(AdsClient.endpoints(eds2)).containsExactly("outbound|echo=127.0.0.1:9002");
+            Thread.sleep(200);
+            assertThat(leaving.events).as("no answer before the caller ACKed").isEmpty();
+            caller.ack(eds2, List.of("outbound|echo"));
+            RegistrationResponse ack = (RegistrationResponse) leaving.next();
+            assertThat(ack.getRemovalAcknowledged().getComplete()).isTrue();
+            assertThat(ack.getRemovalAcknowledged().getPendingNodesList()).isEmpty();
+            assertThat(leaving.next()).isEqualTo("completed");
+        }
+    }
+
+    @Test
+    void deregisterGivesUpAtTheBoundNamingWhoDidNotAck() throws Exception {
+        Sidecars.Registration leaving = healthy("echo", "echo-1", 9001);
+        await().until(() -> cp.registry().instances().stream().anyMatch(i -> i.routable()));
+        try (AdsClient caller = new AdsClient(channel, "sidecar~client~c1", List.of("echo"))) {
+            caller.request(EDS, List.of("outbound|echo"), null);
+            caller.ack(caller.next(EDS), List.of("outbound|echo"));
+            await().until(() -> proxy("sidecar~client~c1").path("state").asText().equals("SYNCED"));
+            leaving.deregister(Duration.ofMillis(300));
+            caller.next(EDS); // never ACKed
+            RegistrationResponse ack = (RegistrationResponse) leaving.next();
+            assertThat(ack.getRemovalAcknowledged().getComplete()).isFalse();
+            assertThat(ack.getRemovalAcknowledged().getPendingNodesList()).containsExactly("sidecar~client~c1");
+        }
+    }
+
+    @Test
+    void proxylessClientGetsAnApiListenerPerService() throws Exception {
+        healthy("echo", "echo-1", 9001);
+        await().until(() -> cp.registry().instances().stream().anyMatch(i -> i.routable()));
+        try (AdsClient ads = new AdsClient(channel, "grpc-client-1", List.of())) {
+            ads.request(LDS, List.of("echo"), null);
+            Listener l = AdsClient.unpack(ads.next(LDS), Listener.class).get(0);
+            assertThat(l.getName()).isEqualTo("echo");
+            HttpConnectionManager hcm = l.getApiListener().getApiListener().unpack(HttpConnectionManager.class);
+            assertThat(hcm.getRds().getRouteConfigName()).isEqualTo("echo");
+            assertThat(hcm.getRds().getConfigSource().hasAds()).isTrue();
+            assertThat(hcm.getHttpFilters(0).getName()).isEqualTo("envoy.filters.http.router");
+            ads.request(RDS, List.of("echo"), null);
+            RouteConfiguration rc = AdsClient.unpack(ads.next(RDS), RouteConfiguration.class).get(0);
+            assertThat(rc.getVirtualHosts(0).getDomainsList()).containsExactly("echo");
+            assertThat(rc.getVirtualHosts(0).getRoutes(0).getRoute().getCluster()).isEqualTo("outbound|echo");
+            ads.request(CDS, List.of(), null);
+            Cluster c = AdsClient.unpack(ads.next(CDS), Cluster.class).get(0);
+            assertThat(c.getLbPolicy()).isEqualTo(Cluster.LbPolicy.ROUND_ROBIN);
+            ads.request(EDS, List.of("outbound|echo"), null);
+            var cla = AdsClient.unpack(ads.next(EDS), io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment.class).get(0);
+            assertThat(cla.getEndpoints(0).getLoadBalancingWeight().getValue()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void registeredSidecarGetsItsInboundListener() throws Exception {
+        Sidecars.Registration r = new Sidecars.Registration(channel).register(Instance.newBuilder()
+                .setService("users").setInstanceId("u1").setAddress("127.0.0.1").setInboundPort(15006)
+                .setAppPort(8080).setProtocol("http").build());
+        r.next();
+        try (AdsClient ads = new AdsClient(channel, "sidecar~users~u1", List.of())) {
+            ads.request(LDS, List.of(), null);
+            assertThat(AdsClient.unpack(ads.next(LDS), Listener.class)).extracting(Listener::getName)
+                    .containsExactly("inbound", "outbound");
+            ads.request(CDS, List.of(), null);
+            Cluster inbound = AdsClient.unpack(ads.next(CDS), Cluster.class).stream()
+                    .filter(c -> c.getName().equals("inbound|users")).findFirst().orElseThrow();
+            assertThat(inbound.getLoadAssignment().getEndpoints(0).getLbEndpoints(0).getEndpoint().getAddress()
+                    .getSocketAddress().getPortValue()).isEqualTo(8080);
+        }
+    }
+
+    @Test
+    void invalidRegistrationIsRefusedNamingTheField() throws Exception {
+        Sidecars.Registration r = new Sidecars.Registration(channel).register("Bad_Name", "x1", 9001);
+        Object e = r.next();
+        assertThat(e).isInstanceOf(StatusRuntimeException.class);
+        assertThat(((StatusRuntimeException) e).getStatus().getDescription())
+                .isEqualTo("instance.service: 'Bad_Name' (expected: lower-case letters, digits, '-' and '.')");
+    }
+}
