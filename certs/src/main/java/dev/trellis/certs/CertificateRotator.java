@@ -268,9 +268,9 @@ public final class CertificateRotator implements AutoCloseable {
             inFlight = true;
             nextAttempt = null;
         }
-        ScheduledFuture<?> timeout = scheduler.schedule(() -> result.completeExceptionally(
-                new TimeoutException("certificate renewal took longer than " + renewalTimeout)),
-                renewalTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        Runnable expire = () -> result.completeExceptionally(
+                new TimeoutException("certificate renewal took longer than " + renewalTimeout));
+        ScheduledFuture<?> timeout = scheduler.schedule(expire, renewalTimeout.toMillis(), TimeUnit.MILLISECONDS);
         try {
             CompletionStage<CertifiedKey> stage = renewal.renew(Optional.ofNullable(current.get()));
             Objects.requireNonNull(stage, "renewal returned null").whenComplete((key, error) -> {
