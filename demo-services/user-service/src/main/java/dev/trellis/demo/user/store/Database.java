@@ -1,0 +1,160 @@
+package dev.trellis.demo.user.store;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+import org.h2.jdbcx.JdbcConnectionPool;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The service's embedded H2 database (file mode, in the data directory), with its schema migrated on
+ * open. H2's own exit hook is off: the service closes the database itself, after the outbox relay has
+ * had its last say.
+ */
+public final class Database implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Database.class);
+
+    /** One schema change, applied once, in version order. */
+    public record Migration(int version, String description, List<String> statements) {}
+
+    /** A unit of work run in one transaction. */
+    @FunctionalInterface
+    public interface Work<T> {
+        T run(Connection connection) throws SQLException;
+    }
+
+    private final JdbcConnectionPool pool;
+    private final String url;
+    private final boolean shared;
+
+    private Database(JdbcConnectionPool pool, String url, boolean shared) {
+        this.pool = pool;
+        this.url = url;
+        this.shared = shared;
+    }
+
+    /**
+     * Opens (creating if needed) database {@code name} under {@code dataDir} and applies the migrations
+     * not applied yet.
+     *
+     * @param shared let other processes open the same files (H2's auto-server mode: the first process
+     *               serves the others over a local TCP port), e.g. two instances of one service on one host
+     */
+    public static Database open(Path dataDir, String name, boolean shared, List<Migration> migrations)
+            throws SQLException {
+        try {
+            Files.createDirectories(dataDir);
+        } catch (java.io.IOException e) {
+            throw new SQLException("data dir '" + dataDir + "': cannot create (" + e + ")", e);
+        }
+        String url = "jdbc:h2:file:" + dataDir.resolve(name).toAbsolutePath()
+                + ";DB_CLOSE_ON_EXIT=FALSE" + (shared ? ";AUTO_SERVER=TRUE" : "");
+        JdbcConnectionPool pool = JdbcConnectionPool.create(url, "sa", "");
+        pool.setMaxConnections(32);
+        Database db = new Database(pool, url, shared);
+        try {
+            db.migrate(migrations);
+        } catch (SQLException | RuntimeException e) {
+            pool.dispose();
+            throw e;
+        }
+        return db;
+    }
+
+    public String url() {
+        return url;
+    }
+
+    /** Runs {@code work} in one transaction: committed when it returns, rolled back when it throws. */
+    public <T> T inTransaction(Work<T> work) throws SQLException {
+        try (Connection c = pool.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                T result = work.run(c);
+                c.commit();
+                return result;
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            }
+        }
+    }
+
+    /** Runs a read (autocommit). */
+    public <T> T read(Work<T> work) throws SQLException {
+        try (Connection c = pool.getConnection()) {
+            return work.run(c);
+        }
+    }
+
+    /** The highest applied migration version (0 for none). */
+    public int schemaVersion() throws SQLException {
+        return read(c -> {
+            try (Statement s = c.createStatement();
+                 ResultSet rs = s.executeQuery("SELECT COALESCE(MAX(version), 0) FROM schema_version")) {
+                rs.next();
+                return rs.getInt(1);
+            }
+        });
+    }
+
+    private void migrate(List<Migration> migrations) throws SQLException {
+        read(c -> {
+            try (Statement s = c.createStatement()) {
+                s.execute("CREATE TABLE IF NOT EXISTS schema_version (version INT PRIMARY KEY, "
+                        + "description VARCHAR(200) NOT NULL, applied_at BIGINT NOT NULL)");
+            }
+            return null;
+        });
+        int current = schemaVersion();
+        int previous = 0;
+        for (Migration m : migrations) {
+            if (m.version() <= previous) {
+                throw new IllegalArgumentException("migration " + m.version() + ": out of order (expected: > " + previous + ")");
+            }
+            previous = m.version();
+            if (m.version() <= current) {
+                continue;
+            }
+            inTransaction(c -> {
+                try (Statement s = c.createStatement()) {
+                    for (String sql : m.statements()) {
+                        s.execute(sql);
+                    }
+                }
+                try (PreparedStatement ps = c.prepareStatement(
+                        "INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)")) {
+                    ps.setInt(1, m.version());
+                    ps.setString(2, m.description());
+                    ps.setLong(3, System.currentTimeMillis());
+                    ps.executeUpdate();
+                }
+                return null;
+            });
+            log.info("database {}: applied migration {} ({})", url, m.version(), m.description());
+        }
+    }
+
+    @Override
+    public void close() {
+        if (shared) {
+            // Other processes may be using the files through this one: let H2 hand over instead.
+            pool.dispose();
+            return;
+        }
+        try (Connection c = pool.getConnection(); Statement s = c.createStatement()) {
+            // Closes the files cleanly now, instead of at exit, so a successor can open them at once.
+            s.execute("SHUTDOWN");
+        } catch (SQLException e) {
+            log.warn("database {}: shutdown failed: {}", url, e.toString());
+        } finally {
+            pool.dispose();
+        }
+    }
+}
