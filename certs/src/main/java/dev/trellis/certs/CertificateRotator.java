@@ -302,7 +302,10 @@ public final class CertificateRotator implements AutoCloseable {
             if (error == null) {
                 failures = 0;
                 lastFailure = null;
-                scheduleAt(renewalTime(key));
+                // A floor keeps a CA that hands out nearly expired certificates from causing a renewal loop.
+                Instant at = renewalTime(key);
+                Instant floor = clock.instant().plus(initialBackoff);
+                scheduleAt(at.isBefore(floor) ? floor : at);
                 log.info("certificate renewed: {}; next renewal at {}", key, nextAttempt);
                 return;
             }
