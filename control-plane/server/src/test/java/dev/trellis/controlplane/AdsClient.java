@@ -29,6 +29,9 @@ final class AdsClient implements AutoCloseable {
     private final Map<String, LinkedBlockingQueue<DiscoveryResponse>> responses = new ConcurrentHashMap<>();
     private final Node node;
     volatile Throwable error;
+    /** Like Envoy's set_node_on_first_message_only: later requests leave the node out. */
+    volatile boolean nodeOnFirstRequestOnly;
+    private boolean sentNode;
 
     AdsClient(ManagedChannel channel, String nodeId, List<String> upstreams) {
         Struct.Builder md = Struct.newBuilder();
@@ -59,7 +62,9 @@ final class AdsClient implements AutoCloseable {
 
     /** Subscribes (or re-subscribes) to {@code names} of {@code type} (empty: wildcard), ACKing {@code last}. */
     synchronized void request(String type, List<String> names, DiscoveryResponse last) {
-        DiscoveryRequest.Builder b = DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(type).addAllResourceNames(names);
+        DiscoveryRequest.Builder b = DiscoveryRequest.newBuilder().setTypeUrl(type).addAllResourceNames(names);
+        if (!nodeOnFirstRequestOnly || !sentNode) b.setNode(node);
+        sentNode = true;
         if (last != null) b.setVersionInfo(last.getVersionInfo()).setResponseNonce(last.getNonce());
         requests.onNext(b.build());
     }

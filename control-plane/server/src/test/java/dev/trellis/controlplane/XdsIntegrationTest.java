@@ -288,4 +288,46 @@ class XdsIntegrationTest {
         assertThat(((StatusRuntimeException) e).getStatus().getDescription())
                 .isEqualTo("instance.service: 'Bad_Name' (expected: lower-case letters, digits, '-' and '.')");
     }
+
+    @Test
+    void changesReachOnlyTheProxiesTheyAffect() throws Exception {
+        healthy("echo", "echo-1", 9001);
+        healthy("users", "users-1", 9101);
+        await().until(() -> cp.registry().instances().stream().filter(i -> i.routable()).count() == 2);
+        try (AdsClient echoCaller = new AdsClient(channel, "sidecar~a~a1", List.of("echo"));
+             AdsClient usersCaller = new AdsClient(channel, "sidecar~b~b1", List.of("users"))) {
+            usersCaller.nodeOnFirstRequestOnly = true;
+            for (AdsClient c : List.of(echoCaller, usersCaller)) {
+                c.request(CDS, List.of(), null);
+                c.ack(c.next(CDS), List.of());
+                c.request(RDS, List.of("outbound"), null);
+                c.ack(c.next(RDS), List.of("outbound"));
+            }
+            echoCaller.request(EDS, List.of("outbound|echo"), null);
+            echoCaller.ack(echoCaller.next(EDS), List.of("outbound|echo"));
+            usersCaller.request(EDS, List.of("outbound|users"), null);
+            DiscoveryResponse usersEds = usersCaller.next(EDS);
+            usersCaller.ack(usersEds, List.of("outbound|users"));
+
+            healthy("echo", "echo-2", 9002);
+            assertThat(AdsClient.endpoints(echoCaller.next(EDS))).hasSize(2);
+            put("/api/v1/policy/Service/echo", "{\"timeout\": \"4s\"}");
+            DiscoveryResponse rds = echoCaller.next(RDS);
+            assertThat(AdsClient.unpack(rds, RouteConfiguration.class).get(0).getVirtualHosts(0).getRoutes(0)
+                    .getRoute().getTimeout().getSeconds()).isEqualTo(4);
+            assertThat(echoCaller.poll(CDS, 300)).as("clusters did not change: no CDS push").isNull();
+            for (String type : List.of(CDS, RDS, EDS, LDS)) {
+                assertThat(usersCaller.poll(type, 100)).as("no %s push to a proxy that does not call echo", type).isNull();
+            }
+
+            // a node-less request on the same stream is still served for its node
+            healthy("users", "users-2", 9102);
+            DiscoveryResponse users2 = usersCaller.next(EDS);
+            assertThat(AdsClient.endpoints(users2)).hasSize(2);
+            usersCaller.ack(users2, List.of("outbound|users"));
+            await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+                    assertThat(proxy("sidecar~b~b1").path("resources").path("EDS").path("acked").asText())
+                            .isEqualTo(users2.getVersionInfo()));
+        }
+    }
 }
