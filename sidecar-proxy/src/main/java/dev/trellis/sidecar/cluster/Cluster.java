@@ -1,0 +1,75 @@
+package dev.trellis.sidecar.cluster;
+
+import dev.trellis.sidecar.config.ClusterConfig;
+import dev.trellis.sidecar.internal.SslContexts;
+import dev.trellis.sidecar.upstream.ConnectionPool;
+import dev.trellis.sidecar.upstream.ConnectionPools;
+import io.netty.channel.EventLoop;
+import io.netty.handler.ssl.SslContext;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * A cluster at run time: its current hosts (replaced as a whole when DNS answers change), the
+ * load balancer over them, and connection pools per event loop and host.
+ */
+public final class Cluster {
+    private final ClusterConfig config;
+    private final SslContext ssl;
+    private final Map<EventLoop, Map<Host, ConnectionPool>> pools = new ConcurrentHashMap<>();
+    private volatile HostSet hostSet;
+
+    /** Hosts and the balancer built over exactly them. */
+    record HostSet(List<Host> hosts, LoadBalancer lb) {}
+
+    Cluster(ClusterConfig config, List<Host> hosts) {
+        this.config = config;
+        this.ssl = config.tls().map(t -> SslContexts.client(t, config.protocol() == ClusterConfig.UpstreamProtocol.HTTP2,
+                config.name())).orElse(null);
+        setHosts(hosts);
+    }
+
+    public String name() {
+        return config.name();
+    }
+
+    public ClusterConfig config() {
+        return config;
+    }
+
+    public List<Host> hosts() {
+        return hostSet.hosts();
+    }
+
+    /** True when upstream connections use TLS (the upstream {@code :scheme} is https). */
+    public boolean tls() {
+        return ssl != null;
+    }
+
+    void setHosts(List<Host> hosts) {
+        this.hostSet = new HostSet(List.copyOf(hosts), LoadBalancers.create(config.lbPolicy(), hosts));
+    }
+
+    /** Picks a host, or {@code null} when none is healthy. */
+    public Host choose(LoadBalancer.Context ctx) {
+        return hostSet.lb().choose(ctx);
+    }
+
+    /** The pool for {@code host} on {@code loop}; call on {@code loop}. */
+    public ConnectionPool pool(EventLoop loop, Host host) {
+        return pools.computeIfAbsent(loop, l -> new HashMap<>())
+                .computeIfAbsent(host, h -> ConnectionPools.create(loop, h, config, ssl));
+    }
+
+    /** Open upstream connections to {@code host} across event loops. */
+    public int connections(Host host) {
+        return host.connections().get();
+    }
+
+    /** Lets in-flight streams finish and closes idle connections; the cluster takes no new pools after. */
+    void drain() {
+        pools.forEach((loop, byHost) -> loop.execute(() -> byHost.values().forEach(ConnectionPool::drain)));
+    }
+}

@@ -1,0 +1,34 @@
+package dev.trellis.sidecar.config;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * {@code HttpConnectionManager}: codec, limits and timeouts of downstream connections, the
+ * HTTP filters (ending with the router) and the route table.
+ */
+public record HttpConnectionManagerConfig(
+        String statPrefix,
+        CodecType codecType,
+        RouteTable routes,
+        List<String> httpFilters,
+        Optional<Duration> idleTimeout,
+        int maxHeadersCount,
+        int maxRequestHeadersBytes,
+        Optional<Duration> streamIdleTimeout,
+        Optional<Duration> requestTimeout,
+        Optional<Duration> requestHeadersTimeout,
+        boolean generateRequestId,
+        int maxConcurrentStreams) {
+
+    /** Envoy's {@code codec_type}. */
+    public enum CodecType { AUTO, HTTP1, HTTP2 }
+
+    public HttpConnectionManagerConfig {
+        httpFilters = List.copyOf(httpFilters);
+        if (maxHeadersCount < 1) {
+            throw new ConfigException("max_headers_count: " + maxHeadersCount + " (expected: > 0)");
+        }
+    }
+}

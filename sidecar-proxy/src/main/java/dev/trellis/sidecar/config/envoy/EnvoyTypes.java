@@ -1,0 +1,48 @@
+package dev.trellis.sidecar.config.envoy;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.Descriptors.Descriptor;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Message;
+import com.google.protobuf.util.JsonFormat;
+import dev.trellis.sidecar.config.ConfigException;
+import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
+import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
+import java.util.List;
+
+/** The {@code typed_config} types Trellis understands; anything else is refused with its path. */
+public final class EnvoyTypes {
+    static final List<Descriptor> SUPPORTED = List.of(
+            HttpConnectionManager.getDescriptor(),
+            Router.getDescriptor(),
+            DownstreamTlsContext.getDescriptor(),
+            UpstreamTlsContext.getDescriptor(),
+            HttpProtocolOptions.getDescriptor());
+
+    /** The registry JsonFormat uses to read {@code Any} fields. */
+    public static final JsonFormat.TypeRegistry REGISTRY = JsonFormat.TypeRegistry.newBuilder().add(SUPPORTED).build();
+
+    private EnvoyTypes() {}
+
+    static String supportedNames() {
+        return String.join(", ", SUPPORTED.stream().map(Descriptor::getFullName).toList());
+    }
+
+    /** Unpacks {@code any} as {@code type}, or refuses it naming the path and the type found. */
+    static <T extends Message> T unpack(Any any, Class<T> type, Descriptor descriptor, String path) {
+        String url = any.getTypeUrl();
+        String name = url.substring(url.lastIndexOf('/') + 1);
+        if (!name.equals(descriptor.getFullName())) {
+            throw new ConfigException(path + ": type '" + name + "' not supported here (expected: "
+                    + descriptor.getFullName() + ")");
+        }
+        try {
+            return any.unpack(type);
+        } catch (InvalidProtocolBufferException e) {
+            throw new ConfigException(path + ": cannot read " + name + ": " + e.getMessage(), e);
+        }
+    }
+}

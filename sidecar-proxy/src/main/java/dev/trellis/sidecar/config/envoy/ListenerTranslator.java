@@ -1,0 +1,139 @@
+package dev.trellis.sidecar.config.envoy;
+
+import dev.trellis.sidecar.config.ConfigException;
+import dev.trellis.sidecar.config.HttpConnectionManagerConfig;
+import dev.trellis.sidecar.config.ListenerConfig;
+import dev.trellis.sidecar.config.RouteTable;
+import dev.trellis.sidecar.config.SocketAddr;
+import dev.trellis.sidecar.config.TlsConfig;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/** {@code Listener} with one {@code HttpConnectionManager} filter chain to {@link ListenerConfig}. */
+public final class ListenerTranslator {
+    public static final String HCM = "envoy.filters.network.http_connection_manager";
+    public static final String ROUTER = "envoy.filters.http.router";
+    /** Envoy's defaults for untrusted input. */
+    public static final int DEFAULT_MAX_HEADERS_COUNT = 100;
+    public static final int DEFAULT_MAX_REQUEST_HEADERS_KB = 60;
+    public static final int DEFAULT_MAX_CONCURRENT_STREAMS = 100;
+    public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofHours(1);
+    public static final Duration DEFAULT_STREAM_IDLE_TIMEOUT = Duration.ofMinutes(5);
+
+    private ListenerTranslator() {}
+
+    public static ListenerConfig translate(Listener l, String path) {
+        Fields.allowOnly(l, path, "name", "address", "filter_chains", "traffic_direction", "stat_prefix");
+        String lp = path + " (listener '" + l.getName() + "')";
+        SocketAddr addr = LoadAssignmentTranslator.address(l.getAddress(), lp + ".address");
+        if (l.getFilterChainsCount() != 1) {
+            throw Fields.invalid(lp + ".filter_chains", l.getFilterChainsCount() + " filter chains", "exactly one");
+        }
+        FilterChain fc = l.getFilterChains(0);
+        String fp = lp + ".filter_chains[0]";
+        Fields.allowOnly(fc, fp, "name", "filters", "transport_socket");
+        if (fc.getFiltersCount() != 1) {
+            throw Fields.invalid(fp + ".filters", fc.getFiltersCount() + " filters", "exactly one: " + HCM);
+        }
+        Filter f = fc.getFilters(0);
+        Fields.allowOnly(f, fp + ".filters[0]", "name", "typed_config");
+        HttpConnectionManager hcm = EnvoyTypes.unpack(f.getTypedConfig(), HttpConnectionManager.class,
+                HttpConnectionManager.getDescriptor(), fp + ".filters[0].typed_config");
+        HttpConnectionManagerConfig http = hcm(hcm, fp + ".filters[0].typed_config");
+        Optional<TlsConfig.Downstream> tls = fc.hasTransportSocket()
+                ? Optional.of(TlsTranslator.downstream(fc.getTransportSocket(), fp + ".transport_socket"))
+                : Optional.empty();
+        return new ListenerConfig(l.getName().isEmpty() ? addr.toString() : l.getName(), addr, http, tls);
+    }
+
+    /** {@code HttpConnectionManager} to its model, with the route table inline. */
+    public static HttpConnectionManagerConfig hcm(HttpConnectionManager h, String path) {
+        Fields.allowOnly(h, path, "stat_prefix", "codec_type", "route_config", "http_filters",
+                "common_http_protocol_options", "max_request_headers_kb", "stream_idle_timeout", "request_timeout",
+                "request_headers_timeout", "generate_request_id", "http2_protocol_options");
+        HttpConnectionManagerConfig.CodecType codec = switch (h.getCodecType()) {
+            case AUTO -> HttpConnectionManagerConfig.CodecType.AUTO;
+            case HTTP1 -> HttpConnectionManagerConfig.CodecType.HTTP1;
+            case HTTP2 -> HttpConnectionManagerConfig.CodecType.HTTP2;
+            default -> throw Fields.invalid(path + ".codec_type", h.getCodecType(), "AUTO, HTTP1 or HTTP2");
+        };
+        if (!h.hasRouteConfig()) {
+            throw new ConfigException(path + ".route_config: missing (expected: an inline route_config)");
+        }
+        RouteTable routes = RouteConfigTranslator.translate(h.getRouteConfig(), path + ".route_config");
+        List<String> filters = new ArrayList<>();
+        for (int i = 0; i < h.getHttpFiltersCount(); i++) {
+            HttpFilter hf = h.getHttpFilters(i);
+            String p = path + ".http_filters[" + i + "]";
+            Fields.allowOnly(hf, p, "name", "typed_config");
+            if (hf.hasTypedConfig()) {
+                Router r = EnvoyTypes.unpack(hf.getTypedConfig(), Router.class, Router.getDescriptor(), p + ".typed_config");
+                Fields.allowOnly(r, p + ".typed_config");
+            } else if (!hf.getName().equals(ROUTER)) {
+                throw Fields.invalid(p + ".name", "'" + hf.getName() + "'", ROUTER);
+            }
+            filters.add(ROUTER);
+        }
+        if (filters.isEmpty()) {
+            throw new ConfigException(path + ".http_filters: empty (expected: ending with " + ROUTER + ")");
+        }
+        if (filters.size() > 1) {
+            throw Fields.invalid(path + ".http_filters", filters.size() + " filters", "the router once, at the end");
+        }
+        Optional<Duration> idle = Optional.of(DEFAULT_IDLE_TIMEOUT);
+        int maxHeaders = DEFAULT_MAX_HEADERS_COUNT;
+        if (h.hasCommonHttpProtocolOptions()) {
+            var o = h.getCommonHttpProtocolOptions();
+            String p = path + ".common_http_protocol_options";
+            Fields.allowOnly(o, p, "idle_timeout", "max_headers_count");
+            if (o.hasIdleTimeout()) {
+                Duration d = Fields.duration(o.getIdleTimeout());
+                idle = d.isZero() ? Optional.empty() : Optional.of(d);
+            }
+            if (o.hasMaxHeadersCount()) {
+                maxHeaders = o.getMaxHeadersCount().getValue();
+                if (maxHeaders < 1) {
+                    throw Fields.invalid(p + ".max_headers_count", maxHeaders, ">= 1");
+                }
+            }
+        }
+        int kb = h.hasMaxRequestHeadersKb() ? h.getMaxRequestHeadersKb().getValue() : DEFAULT_MAX_REQUEST_HEADERS_KB;
+        if (kb < 1 || kb > 8192) {
+            throw Fields.invalid(path + ".max_request_headers_kb", kb, "1..8192");
+        }
+        int streams = DEFAULT_MAX_CONCURRENT_STREAMS;
+        if (h.hasHttp2ProtocolOptions()) {
+            var o = h.getHttp2ProtocolOptions();
+            Fields.allowOnly(o, path + ".http2_protocol_options", "max_concurrent_streams");
+            if (o.hasMaxConcurrentStreams()) {
+                streams = o.getMaxConcurrentStreams().getValue();
+                if (streams < 1) {
+                    throw Fields.invalid(path + ".http2_protocol_options.max_concurrent_streams", streams, ">= 1");
+                }
+            }
+        }
+        return new HttpConnectionManagerConfig(h.getStatPrefix(), codec, routes, filters, idle, maxHeaders, kb * 1024,
+                optional(h.hasStreamIdleTimeout(), h.getStreamIdleTimeout(), DEFAULT_STREAM_IDLE_TIMEOUT),
+                optional(h.hasRequestTimeout(), h.getRequestTimeout(), null),
+                optional(h.hasRequestHeadersTimeout(), h.getRequestHeadersTimeout(), null),
+                !h.hasGenerateRequestId() || h.getGenerateRequestId().getValue(),
+                streams);
+    }
+
+    /** Envoy: an absent timeout takes its default; 0 disables it. */
+    private static Optional<Duration> optional(boolean set, com.google.protobuf.Duration d, Duration dflt) {
+        if (!set) {
+            return Optional.ofNullable(dflt);
+        }
+        Duration v = Fields.duration(d);
+        return v.isZero() || v.isNegative() ? Optional.empty() : Optional.of(v);
+    }
+}

@@ -1,0 +1,72 @@
+package dev.trellis.sidecar.error;
+
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.Http2Headers;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The one place where a failure becomes a response: HTTP status, {@code x-trellis-response-flags},
+ * and for gRPC a trailers-only response with {@code grpc-status} and {@code grpc-message}.
+ */
+public final class ErrorResponder {
+    public static final String FLAGS_HEADER = "x-trellis-response-flags";
+
+    private ErrorResponder() {}
+
+    /** A local response: headers, and an optional body ({@code null} for gRPC trailers-only). */
+    public record LocalReply(Http2Headers headers, byte[] body) {
+        public boolean endStreamWithHeaders() {
+            return body == null || body.length == 0;
+        }
+    }
+
+    /** Builds the reply for {@code flag}; {@code detail} explains it to the client. */
+    public static LocalReply reply(ResponseFlag flag, String detail, boolean grpc, StreamInfo info) {
+        info.addFlag(flag);
+        info.detail(detail);
+        Http2Headers h = new DefaultHttp2Headers();
+        if (grpc) {
+            h.status("200");
+            h.set("content-type", "application/grpc");
+            h.set("grpc-status", Integer.toString(flag.grpcStatus()));
+            h.set("grpc-message", percentEncode(detail));
+            h.set(FLAGS_HEADER, ResponseFlag.render(info.flags()));
+            info.responseCode(200);
+            return new LocalReply(h, null);
+        }
+        byte[] body = (detail + "\n").getBytes(StandardCharsets.UTF_8);
+        h.status(Integer.toString(flag.httpStatus()));
+        h.set("content-type", "text/plain; charset=utf-8");
+        h.setInt("content-length", body.length);
+        h.set(FLAGS_HEADER, ResponseFlag.render(info.flags()));
+        info.responseCode(flag.httpStatus());
+        return new LocalReply(h, body);
+    }
+
+    /** A plain local reply that is not an upstream failure (400, 405, 431, direct responses). */
+    public static LocalReply plain(int status, String body, StreamInfo info) {
+        byte[] b = body == null ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);
+        Http2Headers h = new DefaultHttp2Headers();
+        h.status(Integer.toString(status));
+        if (b.length > 0) {
+            h.set("content-type", "text/plain; charset=utf-8");
+        }
+        h.setInt("content-length", b.length);
+        info.responseCode(status);
+        return new LocalReply(h, b);
+    }
+
+    /** gRPC's percent-encoding of {@code grpc-message}. */
+    static String percentEncode(String s) {
+        StringBuilder sb = new StringBuilder();
+        for (byte b : s.getBytes(StandardCharsets.UTF_8)) {
+            int c = b & 0xff;
+            if (c >= 0x20 && c <= 0x7e && c != '%') {
+                sb.append((char) c);
+            } else {
+                sb.append('%').append(String.format("%02X", c));
+            }
+        }
+        return sb.toString();
+    }
+}

@@ -1,0 +1,79 @@
+package dev.trellis.sidecar.error;
+
+import java.util.EnumSet;
+import java.util.Set;
+
+/**
+ * What happened to one request: the record metrics and access logs consume when the stream ends.
+ * Owned by the stream's event loop; read after completion.
+ */
+public final class StreamInfo {
+    private final long startNanos;
+    private final EnumSet<ResponseFlag> flags = EnumSet.noneOf(ResponseFlag.class);
+    private long endNanos;
+    private long bytesReceived;
+    private long bytesSent;
+    private String upstreamHost = "-";
+    private String cluster = "-";
+    private String route = "-";
+    private String listener = "-";
+    private String requestId = "-";
+    private String method = "-";
+    private String path = "-";
+    private String authority = "-";
+    private String protocol = "-";
+    private String detail = "-";
+    private int attempts;
+    private int responseCode;
+    private boolean grpc;
+
+    public StreamInfo(long startNanos) {
+        this.startNanos = startNanos;
+    }
+
+    public long startNanos() { return startNanos; }
+    public long durationNanos() { return endNanos == 0 ? 0 : endNanos - startNanos; }
+    public void end(long nanos) { if (endNanos == 0) { endNanos = nanos; } }
+    public boolean ended() { return endNanos != 0; }
+    public Set<ResponseFlag> flags() { return flags; }
+    public void addFlag(ResponseFlag f) { flags.add(f); }
+    public long bytesReceived() { return bytesReceived; }
+    public void addBytesReceived(long n) { bytesReceived += n; }
+    public long bytesSent() { return bytesSent; }
+    public void addBytesSent(long n) { bytesSent += n; }
+    public String upstreamHost() { return upstreamHost; }
+    public void upstreamHost(String h) { upstreamHost = h; }
+    public String cluster() { return cluster; }
+    public void cluster(String c) { cluster = c; }
+    public String route() { return route; }
+    public void route(String r) { route = r; }
+    public String listener() { return listener; }
+    public void listener(String l) { listener = l; }
+    public String requestId() { return requestId; }
+    public void requestId(String id) { requestId = id; }
+    public String method() { return method; }
+    public String path() { return path; }
+    public String authority() { return authority; }
+    public void request(String method, String path, String authority) {
+        this.method = method;
+        this.path = path;
+        this.authority = authority;
+    }
+    public String protocol() { return protocol; }
+    public void protocol(String p) { protocol = p; }
+    public String detail() { return detail; }
+    public void detail(String d) { detail = d; }
+    public int attempts() { return attempts; }
+    public void attempt() { attempts++; }
+    public int responseCode() { return responseCode; }
+    public void responseCode(int code) { responseCode = code; }
+    public boolean grpc() { return grpc; }
+    public void grpc(boolean g) { grpc = g; }
+
+    @Override
+    public String toString() {
+        return method + " " + authority + path + " " + responseCode + " " + ResponseFlag.render(flags)
+                + " cluster=" + cluster + " upstream=" + upstreamHost + " attempts=" + attempts
+                + " in=" + bytesReceived + " out=" + bytesSent + " detail=" + detail;
+    }
+}

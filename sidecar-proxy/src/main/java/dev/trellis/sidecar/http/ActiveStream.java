@@ -1,0 +1,216 @@
+package dev.trellis.sidecar.http;
+
+import dev.trellis.sidecar.error.ErrorResponder;
+import dev.trellis.sidecar.error.ResponseFlag;
+import dev.trellis.sidecar.error.StreamInfo;
+import dev.trellis.sidecar.filter.FilterFactory;
+import dev.trellis.sidecar.filter.HttpFilter;
+import dev.trellis.sidecar.router.Router;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http2.Http2Headers;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One request/response exchange: runs the filters, hands the request to the router, and sends
+ * the response (proxied or local) downstream. Everything runs on the downstream event loop.
+ */
+public final class ActiveStream implements HttpFilter.Context {
+    private static final Logger log = LoggerFactory.getLogger(ActiveStream.class);
+
+    private final HttpConnectionManager hcm;
+    private final Downstream downstream;
+    private final StreamInfo info;
+    private final List<HttpFilter> filters;
+    private RequestSink sink;
+    private boolean requestEnded;
+    private boolean responseStarted;
+    private boolean responseEnded;
+    private boolean completed;
+
+    ActiveStream(HttpConnectionManager hcm, Downstream downstream) {
+        this.hcm = hcm;
+        this.downstream = downstream;
+        this.info = new StreamInfo(hcm.nanoTime());
+        info.listener(hcm.listener());
+        info.protocol(downstream.protocol());
+        this.filters = new ArrayList<>(hcm.filters().size());
+        for (FilterFactory f : hcm.filters()) {
+            filters.add(f.create());
+        }
+    }
+
+    public HttpConnectionManager connectionManager() { return hcm; }
+    public Downstream downstream() { return downstream; }
+    @Override public StreamInfo info() { return info; }
+    @Override public InetSocketAddress remoteAddress() { return downstream.remoteAddress(); }
+    @Override public String scheme() { return hcm.scheme(); }
+    public boolean requestEnded() { return requestEnded; }
+    public boolean responseStarted() { return responseStarted; }
+    public boolean completed() { return completed; }
+
+    /** Request headers arrived (HTTP/2 form, pseudo-headers set). */
+    public void onRequestHeaders(Http2Headers h, boolean endStream) {
+        requestEnded = endStream;
+        info.request(String.valueOf(h.method()), String.valueOf(h.path()), String.valueOf(h.authority()));
+        CharSequence ct = h.get("content-type");
+        info.grpc(ct != null && ct.toString().startsWith("application/grpc"));
+        if ("CONNECT".contentEquals(h.method())) {
+            sendLocalReply(ErrorResponder.plain(405, "CONNECT is not allowed", info));
+            return;
+        }
+        for (HttpFilter f : filters) {
+            ErrorResponder.LocalReply r = f.onRequestHeaders(h, this);
+            if (r != null) {
+                sendLocalReply(r);
+                return;
+            }
+        }
+        sink = Router.route(this, h, endStream);
+    }
+
+    /** Request body; takes ownership of {@code data}. */
+    public void onRequestData(ByteBuf data, boolean endStream) {
+        info.addBytesReceived(data.readableBytes());
+        if (endStream) {
+            requestEnded = true;
+        }
+        if (sink != null && !completed) {
+            sink.data(data, endStream);
+        } else {
+            data.release();
+        }
+    }
+
+    public void onRequestTrailers(Http2Headers trailers) {
+        requestEnded = true;
+        if (sink != null && !completed) {
+            sink.trailers(trailers);
+        }
+    }
+
+    /** The downstream reset the stream or closed the connection. */
+    public void onDownstreamReset() {
+        if (completed) {
+            return;
+        }
+        info.addFlag(ResponseFlag.DC);
+        if (sink != null) {
+            sink.cancel();
+        }
+        complete();
+    }
+
+    public void onDownstreamWritabilityChanged(boolean writable) {
+        if (sink != null && !completed) {
+            sink.downstreamWritable(writable);
+        }
+    }
+
+    // ---- response direction ----
+
+    public void encodeHeaders(Http2Headers h, boolean endStream) {
+        if (completed) {
+            return;
+        }
+        for (HttpFilter f : filters) {
+            f.onResponseHeaders(h, this);
+        }
+        responseStarted = true;
+        CharSequence status = h.status();
+        if (status != null) {
+            try {
+                info.responseCode(Integer.parseInt(status.toString()));
+            } catch (NumberFormatException e) {
+                info.responseCode(0);
+            }
+        }
+        downstream.sendHeaders(h, endStream);
+        if (endStream) {
+            responseEnded();
+        }
+    }
+
+    public void encodeData(ByteBuf data, boolean endStream) {
+        if (completed) {
+            data.release();
+            return;
+        }
+        info.addBytesSent(data.readableBytes());
+        downstream.sendData(data, endStream);
+        if (endStream) {
+            responseEnded();
+        }
+    }
+
+    public void encodeTrailers(Http2Headers trailers) {
+        if (completed) {
+            return;
+        }
+        downstream.sendTrailers(trailers);
+        responseEnded();
+    }
+
+    /** Answers locally (no upstream involved, or before any upstream byte went downstream). */
+    public void sendLocalReply(ErrorResponder.LocalReply r) {
+        if (completed) {
+            return;
+        }
+        responseStarted = true;
+        if (r.endStreamWithHeaders()) {
+            downstream.sendHeaders(r.headers(), true);
+        } else {
+            downstream.sendHeaders(r.headers(), false);
+            info.addBytesSent(r.body().length);
+            downstream.sendData(Unpooled.wrappedBuffer(r.body()), true);
+        }
+        responseEnded();
+    }
+
+    /**
+     * A failure on the way: a response (through the {@link ErrorResponder}) if nothing was sent
+     * yet, otherwise the downstream stream is reset.
+     */
+    public void fail(ResponseFlag flag, String detail) {
+        if (completed) {
+            return;
+        }
+        if (!responseStarted) {
+            sendLocalReply(ErrorResponder.reply(flag, detail, info.grpc(), info));
+        } else {
+            info.addFlag(flag);
+            info.detail(detail);
+            complete();
+            downstream.reset();
+        }
+    }
+
+    private void responseEnded() {
+        responseEnded = true;
+        complete();
+    }
+
+    private void complete() {
+        if (completed) {
+            return;
+        }
+        completed = true;
+        info.end(hcm.nanoTime());
+        try {
+            hcm.observer().onComplete(info);
+        } catch (RuntimeException e) {
+            log.warn("stream observer failed", e);
+        }
+        if (log.isDebugEnabled()) {
+            log.debug("{}", info);
+        }
+    }
+
+    boolean responseEndedFlag() {
+        return responseEnded;
+    }
+}

@@ -1,0 +1,104 @@
+package dev.trellis.sidecar.internal;
+
+import dev.trellis.sidecar.config.ConfigException;
+import dev.trellis.sidecar.config.TlsConfig;
+import io.netty.handler.ssl.ApplicationProtocolConfig;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.OpenSsl;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
+import java.security.cert.CertificateParsingException;
+import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import javax.net.ssl.SSLException;
+
+/** Netty {@link SslContext}s from {@link TlsConfig}: OpenSSL (BoringSSL) when available, JDK otherwise. */
+public final class SslContexts {
+    private SslContexts() {}
+
+    public static SslProvider provider() {
+        return OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK;
+    }
+
+    public static SslContext server(TlsConfig.Downstream t, String listener) {
+        try {
+            SslContextBuilder b = SslContextBuilder.forServer(t.certificateChain().toFile(), t.privateKey().toFile())
+                    .sslProvider(provider());
+            if (t.trustedCa().isPresent()) {
+                b.trustManager(t.trustedCa().get().toFile());
+                b.clientAuth(t.requireClientCertificate() ? ClientAuth.REQUIRE : ClientAuth.OPTIONAL);
+            }
+            List<String> alpn = t.alpn().isEmpty()
+                    ? List.of(ApplicationProtocolNames.HTTP_2, ApplicationProtocolNames.HTTP_1_1) : t.alpn();
+            b.applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
+                    ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                    ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, alpn));
+            return b.build();
+        } catch (SSLException | IllegalArgumentException e) {
+            throw new ConfigException("listener '" + listener + "': cannot build TLS context from "
+                    + t.certificateChain() + " and " + t.privateKey() + ": " + e.getMessage(), e);
+        }
+    }
+
+    public static SslContext client(TlsConfig.Upstream t, boolean http2, String cluster) {
+        try {
+            SslContextBuilder b = SslContextBuilder.forClient().sslProvider(provider());
+            if (t.certificateChain().isPresent()) {
+                b.keyManager(t.certificateChain().get().toFile(), t.privateKey().get().toFile());
+            }
+            if (t.trustedCa().isPresent()) {
+                b.trustManager(t.trustedCa().get().toFile());
+            }
+            List<String> alpn = !t.alpn().isEmpty() ? t.alpn()
+                    : List.of(http2 ? ApplicationProtocolNames.HTTP_2 : ApplicationProtocolNames.HTTP_1_1);
+            b.applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
+                    ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                    ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, alpn));
+            return b.build();
+        } catch (SSLException | IllegalArgumentException e) {
+            throw new ConfigException("cluster '" + cluster + "': cannot build TLS context: " + e.getMessage(), e);
+        }
+    }
+
+    /** True when one of the certificate's SANs matches one of the matchers (or there are none). */
+    public static boolean sanMatches(X509Certificate cert, List<TlsConfig.SanMatch> matchers) {
+        if (matchers.isEmpty()) {
+            return true;
+        }
+        Collection<List<?>> sans;
+        try {
+            sans = cert.getSubjectAlternativeNames();
+        } catch (CertificateParsingException e) {
+            return false;
+        }
+        if (sans == null) {
+            return false;
+        }
+        List<String[]> typed = new ArrayList<>();
+        for (List<?> san : sans) {
+            int type = (Integer) san.get(0);
+            String t = switch (type) {
+                case 1 -> "EMAIL";
+                case 2 -> "DNS";
+                case 6 -> "URI";
+                case 7 -> "IP_ADDRESS";
+                default -> null;
+            };
+            if (t != null) {
+                typed.add(new String[] {t, String.valueOf(san.get(1))});
+            }
+        }
+        for (TlsConfig.SanMatch m : matchers) {
+            for (String[] s : typed) {
+                if (s[0].equals(m.type().name()) && m.matcher().matches(s[1])) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+}

@@ -1,0 +1,2 @@
+/** Plumbing with no public contract: transports and TLS contexts. */
+package dev.trellis.sidecar.internal;

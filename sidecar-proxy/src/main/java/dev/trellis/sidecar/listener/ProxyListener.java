@@ -1,0 +1,122 @@
+package dev.trellis.sidecar.listener;
+
+import dev.trellis.sidecar.config.HttpConnectionManagerConfig;
+import dev.trellis.sidecar.http.HttpConnectionManager;
+import dev.trellis.sidecar.internal.Transports;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
+import io.netty.handler.timeout.IdleStateHandler;
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
+
+/**
+ * A bound listener. Each accepted connection reads the current {@link ListenerState}; each new
+ * stream on it reads the current {@link HttpConnectionManager}, so a reload reaches existing
+ * connections without dropping them.
+ */
+public final class ProxyListener {
+    private final String name;
+    private final AtomicReference<ListenerState> state;
+    private final EventLoopGroup boss;
+    private final EventLoopGroup workers;
+    private Channel server;
+
+    public ProxyListener(ListenerState initial, EventLoopGroup boss, EventLoopGroup workers) {
+        this.name = initial.config().name();
+        this.state = new AtomicReference<>(initial);
+        this.boss = boss;
+        this.workers = workers;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public ListenerState state() {
+        return state.get();
+    }
+
+    /** Swaps in a new state; connections and streams in flight keep the one they started with. */
+    public void update(ListenerState next) {
+        state.set(next);
+    }
+
+    /** Binds; blocks the calling (non event loop) thread until bound. */
+    public InetSocketAddress bind() throws InterruptedException {
+        var addr = state.get().config().address();
+        ServerBootstrap b = new ServerBootstrap().group(boss, workers).channel(Transports.serverChannel())
+                .option(ChannelOption.SO_BACKLOG, 1024)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 64 * 1024))
+                .childHandler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        initConnection(ch);
+                    }
+                });
+        server = b.bind(addr.host(), addr.port()).sync().channel();
+        return (InetSocketAddress) server.localAddress();
+    }
+
+    public InetSocketAddress localAddress() {
+        return server == null ? null : (InetSocketAddress) server.localAddress();
+    }
+
+    public boolean bound() {
+        return server != null && server.isActive();
+    }
+
+    private void initConnection(Channel ch) {
+        ListenerState s = state.get();
+        HttpConnectionManagerConfig c = s.config().http();
+        Supplier<HttpConnectionManager> hcms = () -> state.get().hcm();
+        c.idleTimeout().ifPresent(d -> ch.pipeline().addLast("idle",
+                new IdleStateHandler(0, 0, d.toMillis(), TimeUnit.MILLISECONDS)));
+        if (s.ssl() != null) {
+            ch.pipeline().addLast("tls", s.ssl().newHandler(ch.alloc()));
+            ch.pipeline().addLast("alpn", new ApplicationProtocolNegotiationHandler(ApplicationProtocolNames.HTTP_1_1) {
+                @Override
+                protected void configurePipeline(ChannelHandlerContext ctx, String protocol) {
+                    if (ApplicationProtocolNames.HTTP_2.equals(protocol) && c.codecType() != HttpConnectionManagerConfig.CodecType.HTTP1) {
+                        HttpCodecs.http2(ctx.pipeline(), c, hcms);
+                    } else {
+                        HttpCodecs.http1(ctx.pipeline(), c, hcms);
+                    }
+                }
+            });
+            return;
+        }
+        switch (c.codecType()) {
+            case HTTP1 -> HttpCodecs.http1(ch.pipeline(), c, hcms);
+            case HTTP2 -> HttpCodecs.http2(ch.pipeline(), c, hcms);
+            default -> ch.pipeline().addLast("detect", new ProtocolDetector(new ProtocolDetector.Choice() {
+                @Override
+                public void http1(ChannelHandlerContext ctx) {
+                    HttpCodecs.http1(ctx.pipeline(), c, hcms);
+                }
+
+                @Override
+                public void http2(ChannelHandlerContext ctx) {
+                    HttpCodecs.http2(ctx.pipeline(), c, hcms);
+                }
+            }));
+        }
+    }
+
+    /** Stops accepting; open connections are left to finish. */
+    public void close() {
+        if (server != null) {
+            server.close().syncUninterruptibly();
+        }
+    }
+}

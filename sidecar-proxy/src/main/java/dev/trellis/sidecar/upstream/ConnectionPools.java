@@ -1,0 +1,17 @@
+package dev.trellis.sidecar.upstream;
+
+import dev.trellis.sidecar.cluster.Host;
+import dev.trellis.sidecar.config.ClusterConfig;
+import io.netty.channel.EventLoop;
+import io.netty.handler.ssl.SslContext;
+
+/** Makes the pool matching a cluster's upstream protocol. */
+public final class ConnectionPools {
+    private ConnectionPools() {}
+
+    public static ConnectionPool create(EventLoop loop, Host host, ClusterConfig cluster, SslContext ssl) {
+        return cluster.protocol() == ClusterConfig.UpstreamProtocol.HTTP2
+                ? new Http2ConnectionPool(loop, host, cluster, ssl)
+                : new Http1ConnectionPool(loop, host, cluster, ssl);
+    }
+}
