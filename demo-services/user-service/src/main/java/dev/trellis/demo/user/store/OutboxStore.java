@@ -68,11 +68,13 @@ public final class OutboxStore {
         });
     }
 
-    /** When the next undelivered row is due, if there is one. */
+    /** When the next sendable row (the oldest undelivered row of some user) is due, if there is one. */
     public OptionalLong nextDueAt() throws SQLException {
         return db.read(c -> {
             try (PreparedStatement ps = c.prepareStatement(
-                    "SELECT MIN(next_attempt_at) FROM outbox WHERE delivered_at IS NULL");
+                    "SELECT MIN(o.next_attempt_at) FROM outbox o WHERE o.delivered_at IS NULL AND NOT EXISTS "
+                            + "(SELECT 1 FROM outbox p WHERE p.aggregate_id = o.aggregate_id AND p.delivered_at IS NULL "
+                            + "AND p.seq < o.seq)");
                  ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 long v = rs.getLong(1);
