@@ -89,9 +89,12 @@ public final class ControlPlane implements AutoCloseable {
                     .addService(ServerInterceptors.intercept(registration, b.interceptors))
                     .permitKeepAliveTime(10, TimeUnit.SECONDS)
                     .permitKeepAliveWithoutCalls(true);
+            for (io.grpc.BindableService extra : b.services) {
+                sb.addService(ServerInterceptors.intercept(extra, b.interceptors));
+            }
             g = sb.build().start();
             a = new AdminServer(new InetSocketAddress(b.host, b.adminPort), policy, registry, proxies, metrics,
-                    () -> ready);
+                    () -> ready, b.adminGuard);
             a.start();
             grpc = g;
             admin = a;
@@ -179,6 +182,8 @@ public final class ControlPlane implements AutoCloseable {
         private ServerCredentials credentials = InsecureServerCredentials.create();
         private final List<ServerInterceptor> interceptors = new ArrayList<>();
         private RegistrationGuard guard = RegistrationGuard.ALLOW_ALL;
+        private final List<io.grpc.BindableService> services = new ArrayList<>();
+        private AdminServer.Guard adminGuard = AdminServer.Guard.ALLOW_ALL;
 
         public Builder host(String host) {
             this.host = Objects.requireNonNull(host);
@@ -255,6 +260,18 @@ public final class ControlPlane implements AutoCloseable {
 
         public Builder guard(RegistrationGuard guard) {
             this.guard = Objects.requireNonNull(guard);
+            return this;
+        }
+
+        /** Another gRPC service on the control plane's port (e.g. certificate signing), behind the same interceptors. */
+        public Builder service(io.grpc.BindableService service) {
+            this.services.add(Objects.requireNonNull(service));
+            return this;
+        }
+
+        /** Decides who may call {@code /api/} on the admin port (e.g. an operator bearer token). */
+        public Builder adminGuard(AdminServer.Guard guard) {
+            this.adminGuard = Objects.requireNonNull(guard);
             return this;
         }
 

@@ -171,4 +171,22 @@ class PolicyApiTest {
         assertThat(cli(1, "status", "--control-plane-admin=http://127.0.0.1:1")).contains("connection refused");
         assertThat(cli(2, "token")).contains("not available yet");
     }
+
+    @Test
+    void adminGuardProtectsTheApiButNotHealthOrMetrics() throws Exception {
+        cp = ControlPlane.builder().port(0).adminPort(0)
+                .adminGuard((method, path, headers) -> "Bearer s3cret".equals(headers.getFirst("Authorization"))
+                        ? null : "authorization: missing or wrong operator token (expected: Bearer <token>)")
+                .start();
+        HttpResponse<String> denied = call("GET", "/api/v1/policy", null);
+        assertThat(denied.statusCode()).isEqualTo(401);
+        assertThat(denied.body()).contains("missing or wrong operator token");
+        assertThat(call("GET", "/health", null).statusCode()).isEqualTo(200);
+        assertThat(call("GET", "/ready", null).statusCode()).isEqualTo(200);
+        assertThat(call("GET", "/metrics", null).statusCode()).isEqualTo(200);
+        HttpResponse<String> allowed = http.send(HttpRequest.newBuilder(
+                        URI.create("http://127.0.0.1:" + cp.adminPort() + "/api/v1/policy"))
+                .header("Authorization", "Bearer s3cret").build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(allowed.statusCode()).isEqualTo(200);
+    }
 }

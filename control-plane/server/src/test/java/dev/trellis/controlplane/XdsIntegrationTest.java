@@ -180,6 +180,25 @@ class XdsIntegrationTest {
     }
 
     @Test
+    void unhealthyInstanceLeavesEdsAtOnceAndComesBack() throws Exception {
+        healthy("echo", "echo-1", 9001);
+        Sidecars.Registration sick = healthy("echo", "echo-2", 9002);
+        await().until(() -> cp.registry().instances().stream().filter(i -> i.routable()).count() == 2);
+        try (AdsClient ads = new AdsClient(channel, "sidecar~client~c1", List.of("echo"))) {
+            ads.request(EDS, List.of("outbound|echo"), null);
+            ads.ack(ads.next(EDS), List.of("outbound|echo"));
+            long t0 = System.nanoTime();
+            sick.health(HealthStatus.UNHEALTHY);
+            DiscoveryResponse eds = ads.next(EDS);
+            assertThat(AdsClient.endpoints(eds)).containsExactly("outbound|echo=127.0.0.1:9001");
+            assertThat((System.nanoTime() - t0) / 1_000_000).as("ms to leave EDS").isLessThan(1000);
+            ads.ack(eds, List.of("outbound|echo"));
+            sick.health(HealthStatus.HEALTHY);
+            assertThat(AdsClient.endpoints(ads.next(EDS))).hasSize(2);
+        }
+    }
+
+    @Test
     void reconnectWithinTheGracePeriodKeepsTheInstance() throws Exception {
         Sidecars.Registration first = healthy("echo", "echo-1", 9001);
         await().until(() -> cp.registry().instances().stream().anyMatch(i -> i.routable()));

@@ -56,9 +56,23 @@ public final class AdminServer implements AutoCloseable {
     private final ProxyTracker proxies;
     private final PrometheusMeterRegistry metrics;
     private final BooleanSupplier ready;
+    private final Guard guard;
+
+    /**
+     * Decides whether a request to {@code /api/...} may proceed; {@code /health}, {@code /ready} and
+     * {@code /metrics} stay open. The identity work plugs in the operator token check here.
+     */
+    @FunctionalInterface
+    public interface Guard {
+        Guard ALLOW_ALL = (method, path, headers) -> null;
+
+        /** Returns null to allow, or the reason for a 401. */
+        String check(String method, String path, com.sun.net.httpserver.Headers headers);
+    }
 
     public AdminServer(InetSocketAddress bind, PolicyStore policy, Registry registry, ProxyTracker proxies,
-                       PrometheusMeterRegistry metrics, BooleanSupplier ready) throws IOException {
+                       PrometheusMeterRegistry metrics, BooleanSupplier ready, Guard guard) throws IOException {
+        this.guard = guard;
         this.policy = policy;
         this.registry = registry;
         this.proxies = proxies;
@@ -136,6 +150,10 @@ public final class AdminServer implements AutoCloseable {
         Map<String, String> query = query(ex.getRequestURI().getRawQuery());
         boolean yaml = "yaml".equals(query.get("format"))
                 || String.valueOf(ex.getRequestHeaders().getFirst("Accept")).contains("yaml");
+        if (path.startsWith("/api/")) {
+            String denied = guard.check(method, path, ex.getRequestHeaders());
+            if (denied != null) return Reply.errors(401, List.of(denied));
+        }
         switch (path) {
             case "/health":
                 return Reply.text(200, "ok\n");
