@@ -70,6 +70,9 @@ final class PolicyCommand implements Callable<Integer> {
                 err().println("trellis policy " + spec.name() + ": refused, nothing changed:");
                 e.errors().forEach(l -> err().println("  " + l));
                 return 1;
+            } finally {
+                out().flush();
+                err().flush();
             }
         }
 
@@ -184,6 +187,7 @@ final class PolicyCommand implements Callable<Integer> {
                 return 1;
             }
             out().print(r.body().endsWith("\n") ? r.body() : r.body() + "\n");
+            out().flush();
             return 0;
         }
     }
@@ -196,12 +200,13 @@ final class PolicyCommand implements Callable<Integer> {
             if (!r.ok()) return failed(r);
             JsonNode j = r.json();
             long current = j.path("current").asLong();
-            out().printf("%-3s %-9s %-26s %-16s %s%n", "", "REVISION", "TIME", "SOURCE", "CHANGES");
+            out().printf("%-3s %-9s %-21s %-16s %s%n", "", "REVISION", "TIME", "SOURCE", "CHANGES");
             for (JsonNode e : j.path("revisions")) {
                 List<String> ch = new ArrayList<>();
                 e.path("changes").forEach(c -> ch.add(c.asText()));
-                out().printf("%-3s %-9d %-26s %-16s %s%n", e.path("revision").asLong() == current ? "*" : "",
-                        e.path("revision").asLong(), e.path("time").asText(), e.path("source").asText(), String.join(", ", ch));
+                out().printf("%-3s %-9d %-21s %-16s %s%n", e.path("revision").asLong() == current ? "*" : "",
+                        e.path("revision").asLong(),
+                        java.time.Instant.parse(e.path("time").asText()).truncatedTo(java.time.temporal.ChronoUnit.SECONDS), e.path("source").asText(), String.join(", ", ch));
             }
             return 0;
         }
