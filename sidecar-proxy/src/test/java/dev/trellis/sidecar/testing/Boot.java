@@ -1,0 +1,56 @@
+package dev.trellis.sidecar.testing;
+
+import java.util.Arrays;
+import java.util.stream.Collectors;
+
+/** Bootstrap snippets as YAML flow style (JSON with single quotes), so tests need no indentation. */
+public final class Boot {
+    private Boot() {}
+
+    /** Replaces single quotes with double quotes. */
+    public static String j(String s) {
+        return s.replace('\'', '"');
+    }
+
+    public static String bootstrap(String listeners, String clusters) {
+        return j("{'admin': {'address': {'socket_address': {'address': '127.0.0.1', 'port_value': 0}}},"
+                + "'node': {'id': 'test', 'cluster': 'test'},"
+                + "'static_resources': {'listeners': [" + listeners + "], 'clusters': [" + clusters + "]}}");
+    }
+
+    public static String listener(String name, String hcmExtra, String virtualHosts) {
+        return listener(name, hcmExtra, virtualHosts, null);
+    }
+
+    public static String listener(String name, String hcmExtra, String virtualHosts, String transportSocket) {
+        return j("{'name': '" + name + "', 'address': {'socket_address': {'address': '127.0.0.1', 'port_value': 0}},"
+                + "'filter_chains': [{" + (transportSocket == null ? "" : "'transport_socket': " + transportSocket + ",")
+                + "'filters': [{'name': 'envoy.filters.network.http_connection_manager', 'typed_config': {"
+                + "'@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',"
+                + "'stat_prefix': '" + name + "'," + (hcmExtra.isEmpty() ? "" : hcmExtra + ",")
+                + "'route_config': {'name': 'r', 'virtual_hosts': [" + virtualHosts + "]},"
+                + "'http_filters': [{'name': 'envoy.filters.http.router', 'typed_config': {'@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router'}}]"
+                + "}}]}]}");
+    }
+
+    /** A catch-all virtual host with the given routes. */
+    public static String vhost(String... routes) {
+        return j("{'name': 'all', 'domains': ['*'], 'routes': [" + String.join(",", routes) + "]}");
+    }
+
+    public static String route(String prefix, String cluster) {
+        return j("{'match': {'prefix': '" + prefix + "'}, 'route': {'cluster': '" + cluster + "'}}");
+    }
+
+    public static String cluster(String name, String extra, int... ports) {
+        String eps = Arrays.stream(ports).mapToObj(p -> "{'endpoint': {'address': {'socket_address': {'address': '127.0.0.1', 'port_value': " + p + "}}}}")
+                .collect(Collectors.joining(","));
+        return j("{'name': '" + name + "', 'type': 'STATIC', 'connect_timeout': '1s',"
+                + (extra.isEmpty() ? "" : extra + ",")
+                + "'load_assignment': {'cluster_name': '" + name + "', 'endpoints': [{'lb_endpoints': [" + eps + "]}]}}");
+    }
+
+    public static final String HTTP2 = j("'typed_extension_protocol_options': {'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': "
+            + "{'@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions', "
+            + "'explicit_http_config': {'http2_protocol_options': {}}}}");
+}

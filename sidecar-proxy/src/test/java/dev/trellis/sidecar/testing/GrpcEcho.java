@@ -1,0 +1,92 @@
+package dev.trellis.sidecar.testing;
+
+import io.grpc.Context;
+import io.grpc.MethodDescriptor;
+import io.grpc.Server;
+import io.grpc.ServerBuilder;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.stub.ServerCalls;
+import io.grpc.stub.StreamObserver;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/** A real grpc-java server with byte[] methods: unary echo, slow unary, bidi echo. */
+public final class GrpcEcho implements AutoCloseable {
+    public static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
+        @Override
+        public InputStream stream(byte[] value) {
+            return new ByteArrayInputStream(value);
+        }
+
+        @Override
+        public byte[] parse(InputStream stream) {
+            try {
+                return stream.readAllBytes();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    };
+
+    public static final MethodDescriptor<byte[], byte[]> UNARY = method("Unary", MethodDescriptor.MethodType.UNARY);
+    public static final MethodDescriptor<byte[], byte[]> SLOW = method("Slow", MethodDescriptor.MethodType.UNARY);
+    public static final MethodDescriptor<byte[], byte[]> BIDI = method("Bidi", MethodDescriptor.MethodType.BIDI_STREAMING);
+
+    /** Remaining deadline (ms) the server saw on the last slow call, or -1. */
+    public final AtomicLong lastDeadlineMs = new AtomicLong(-1);
+    public final Server server;
+
+    private static MethodDescriptor<byte[], byte[]> method(String name, MethodDescriptor.MethodType type) {
+        return MethodDescriptor.<byte[], byte[]>newBuilder().setType(type)
+                .setFullMethodName(MethodDescriptor.generateFullMethodName("test.Echo", name))
+                .setRequestMarshaller(BYTES).setResponseMarshaller(BYTES).build();
+    }
+
+    public GrpcEcho() throws IOException {
+        ServerServiceDefinition def = ServerServiceDefinition.builder("test.Echo")
+                .addMethod(UNARY, ServerCalls.asyncUnaryCall((req, obs) -> {
+                    obs.onNext(req);
+                    obs.onCompleted();
+                }))
+                .addMethod(SLOW, ServerCalls.asyncUnaryCall((req, obs) -> {
+                    var d = Context.current().getDeadline();
+                    lastDeadlineMs.set(d == null ? -1 : d.timeRemaining(TimeUnit.MILLISECONDS));
+                    try {
+                        Thread.sleep(Long.parseLong(new String(req)));
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                    obs.onNext(req);
+                    obs.onCompleted();
+                }))
+                .addMethod(BIDI, ServerCalls.asyncBidiStreamingCall(obs -> new StreamObserver<byte[]>() {
+                    @Override
+                    public void onNext(byte[] value) {
+                        obs.onNext(value);
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {}
+
+                    @Override
+                    public void onCompleted() {
+                        obs.onCompleted();
+                    }
+                }))
+                .build();
+        server = ServerBuilder.forPort(0).addService(def).build().start();
+    }
+
+    public int port() {
+        return server.getPort();
+    }
+
+    @Override
+    public void close() {
+        server.shutdownNow();
+    }
+}
