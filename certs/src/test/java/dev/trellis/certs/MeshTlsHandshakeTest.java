@@ -110,6 +110,10 @@ class MeshTlsHandshakeTest {
 
     /** The server refuses the client's certificate; the server side reports the specific reason. */
     private void assertServerRefuses(TlsProvider p, CertifiedKey clientKey, Reason reason, String detail) throws Exception {
+        ch.qos.logback.classic.Logger tmLog = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(SvidTrustManager.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> logs = new ch.qos.logback.core.read.ListAppender<>();
+        logs.start();
+        tmLog.addAppender(logs);
         try (var server = loop.server(server(p, pki.workload(NOTIFY), PeerAuthentication.STRICT));
              var client = loop.connect(client(p, clientKey, NOTIFY), server)) {
             var s = server.nextOutcome();
@@ -119,6 +123,12 @@ class MeshTlsHandshakeTest {
             assertThat(refusal.getMessage()).startsWith(reason.label() + ": ").contains(detail);
             // TLS 1.3: the client may finish before the server's alert arrives; the connection must not stay usable.
             assertThat(client.channel.closeFuture().await(10, java.util.concurrent.TimeUnit.SECONDS)).as("client connection closed").isTrue();
+            // The log line an operator reads names the side and the specific reason.
+            assertThat(logs.list).extracting(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage)
+                    .anySatisfy(line -> assertThat(line).startsWith("mTLS client certificate of ")
+                            .contains(" refused: " + reason.label() + ": ").contains(detail));
+        } finally {
+            tmLog.detachAppender(logs);
         }
     }
 
