@@ -299,6 +299,10 @@ public final class Http1ServerConnection extends ChannelDuplexHandler implements
             out.set("connection", "upgrade");
             ctx.writeAndFlush(new DefaultHttpResponse(HttpVersion.HTTP_1_1, status, out));
             tunnel = true;
+            Http1FramingGuard guard = ctx.pipeline().get(Http1FramingGuard.class);
+            if (guard != null) {
+                guard.passThrough();
+            }
             ChannelHandler codec = ctx.pipeline().get(HttpServerCodec.class);
             if (codec != null) {
                 ctx.pipeline().remove(codec);

@@ -39,6 +39,7 @@ public final class HttpCodecs {
                 .setAllowDuplicateContentLengths(false)
                 .setHeadersFactory(DefaultHttpHeadersFactory.headersFactory().withValidation(true).withValueValidation(true))
                 .setTrailersFactory(DefaultHttpHeadersFactory.trailersFactory().withValidation(true).withValueValidation(true));
+        p.addLast("http1-guard", new dev.trellis.sidecar.http.Http1FramingGuard(c.maxRequestHeadersBytes()));
         p.addLast("http1-codec", new HttpServerCodec(dc));
         p.addLast("expect-continue", new HttpServerExpectContinueHandler());
         p.addLast("http1", new Http1ServerConnection(hcms, c.maxHeadersCount(), c.requestHeadersTimeout().orElse(null)));

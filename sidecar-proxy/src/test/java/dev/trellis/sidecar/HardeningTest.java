@@ -1,0 +1,206 @@
+package dev.trellis.sidecar;
+
+import static dev.trellis.sidecar.testing.Boot.bootstrap;
+import static dev.trellis.sidecar.testing.Boot.cluster;
+import static dev.trellis.sidecar.testing.Boot.j;
+import static dev.trellis.sidecar.testing.Boot.listener;
+import static dev.trellis.sidecar.testing.Boot.route;
+import static dev.trellis.sidecar.testing.Boot.vhost;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.trellis.sidecar.testing.Backend;
+import dev.trellis.sidecar.testing.Proxy;
+import dev.trellis.sidecar.testing.Raw;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.IOException;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.api.Test;
+
+/** Untrusted input: each malformed request is refused, the connection closed, nothing forwarded. */
+class HardeningTest {
+    static Backend backend;
+    static Proxy proxy;
+
+    @BeforeAll
+    static void start() throws Exception {
+        backend = new Backend("b");
+        proxy = Proxy.start(bootstrap(listener("main", j("'request_headers_timeout': '0.5s'"), vhost(route("/", "b"))),
+                cluster("b", "", backend.port())));
+    }
+
+    @AfterAll
+    static void stop() {
+        proxy.close();
+        backend.close();
+    }
+
+    static String exchange(String request) throws IOException {
+        try (Raw raw = new Raw(proxy.port("main"))) {
+            raw.send(request);
+            return raw.readUntilClose(5000);
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+            "CL and TE|POST / HTTP/1.1\\r\\nHost: h\\r\\nContent-Length: 5\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n0\\r\\n\\r\\n|400",
+            "duplicate CL|POST / HTTP/1.1\\r\\nHost: h\\r\\nContent-Length: 5\\r\\nContent-Length: 5\\r\\n\\r\\nhello|400",
+            "different CL|POST / HTTP/1.1\\r\\nHost: h\\r\\nContent-Length: 5\\r\\nContent-Length: 6\\r\\n\\r\\nhello|400",
+            "invalid CL|POST / HTTP/1.1\\r\\nHost: h\\r\\nContent-Length: 5x\\r\\n\\r\\nhello|400",
+            "negative CL|POST / HTTP/1.1\\r\\nHost: h\\r\\nContent-Length: -1\\r\\n\\r\\n|400",
+            "bad chunk size|POST / HTTP/1.1\\r\\nHost: h\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\nzz\\r\\nhello\\r\\n0\\r\\n\\r\\n|400",
+            "TE not chunked|POST / HTTP/1.1\\r\\nHost: h\\r\\nTransfer-Encoding: gzip\\r\\n\\r\\n|400",
+            "obs-fold|GET / HTTP/1.1\\r\\nHost: h\\r\\nX-A: one\\r\\n two\\r\\n\\r\\n|400",
+            "NUL in value|GET / HTTP/1.1\\r\\nHost: h\\r\\nX-A: a\\u0000b\\r\\n\\r\\n|400",
+            "control char in name|GET / HTTP/1.1\\r\\nHost: h\\r\\nX\\u0001A: a\\r\\n\\r\\n|400",
+            "space before colon|GET / HTTP/1.1\\r\\nHost: h\\r\\nX-A : a\\r\\n\\r\\n|400",
+            "missing host|GET / HTTP/1.1\\r\\n\\r\\n|400",
+            "bare LF|GET / HTTP/1.1\\nHost: h\\n\\n|400",
+    })
+    void malformedRequestIs400AndClosedAndNotForwarded(String name, String request, int status) throws IOException {
+        int before = backend.requests.get();
+        String raw = request.replace("\\r", "\r").replace("\\n", "\n").replace("\\u0000", "\u0000").replace("\\u0001", "\u0001");
+        String resp = exchange(raw);
+        assertThat(resp).as(name).startsWith("HTTP/1.1 " + status).doesNotEndWith("<still open>");
+        assertThat(backend.requests.get()).as(name + ": forwarded").isEqualTo(before);
+    }
+
+    @Test
+    void tooManyHeadersIs431() throws IOException {
+        StringBuilder sb = new StringBuilder("GET / HTTP/1.1\r\nHost: h\r\n");
+        for (int i = 0; i < 101; i++) {
+            sb.append("x-h").append(i).append(": v\r\n");
+        }
+        assertThat(exchange(sb.append("\r\n").toString())).startsWith("HTTP/1.1 431");
+    }
+
+    @Test
+    void headersOver60KiBAre431() throws IOException {
+        String big = "GET / HTTP/1.1\r\nHost: h\r\nx-big: " + "a".repeat(61 * 1024) + "\r\n\r\n";
+        assertThat(exchange(big)).startsWith("HTTP/1.1 431");
+    }
+
+    @Test
+    void slowHeadersAreCutOffByRequestHeadersTimeout() throws IOException {
+        try (Raw raw = new Raw(proxy.port("main"))) {
+            raw.send("GET / HTTP/1.1\r\nHost: h\r\n");
+            long t0 = System.nanoTime();
+            String resp = raw.readUntilClose(5000);
+            assertThat(resp).doesNotContain("<still open>");
+            assertThat((System.nanoTime() - t0) / 1_000_000).isLessThan(3000);
+        }
+    }
+
+    // ---- HTTP/2 ----
+
+    static byte[] frame(int type, int flags, int stream, byte[] payload) {
+        ByteArrayOutputStream o = new ByteArrayOutputStream();
+        o.write(payload.length >>> 16);
+        o.write(payload.length >>> 8);
+        o.write(payload.length);
+        o.write(type);
+        o.write(flags);
+        o.write(stream >>> 24);
+        o.write(stream >>> 16);
+        o.write(stream >>> 8);
+        o.write(stream);
+        o.writeBytes(payload);
+        return o.toByteArray();
+    }
+
+    /** A HEADERS block with literal-without-indexing fields (HPACK, no Huffman). */
+    static byte[] hpack(String... nv) {
+        ByteArrayOutputStream o = new ByteArrayOutputStream();
+        for (int i = 0; i < nv.length; i += 2) {
+            o.write(0x00);
+            o.write(nv[i].length());
+            o.writeBytes(nv[i].getBytes());
+            o.write(nv[i + 1].length());
+            o.writeBytes(nv[i + 1].getBytes());
+        }
+        return o.toByteArray();
+    }
+
+    static final byte[] PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes();
+
+    /** Reads frames until GOAWAY (returns true) or the connection closes / times out. */
+    static boolean sawGoAway(Raw raw) throws IOException {
+        raw.socket.setSoTimeout(5000);
+        DataInputStream in = new DataInputStream(raw.socket.getInputStream());
+        try {
+            while (true) {
+                int len = (in.readUnsignedByte() << 16) | (in.readUnsignedByte() << 8) | in.readUnsignedByte();
+                int type = in.readUnsignedByte();
+                in.skipBytes(5);
+                in.skipBytes(len);
+                if (type == 0x7) {
+                    return true;
+                }
+            }
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    static byte[] request(int stream) {
+        return frame(0x1, 0x4 | 0x1, stream, hpack(":method", "GET", ":scheme", "http", ":path", "/slow?ms=2000", ":authority", "h"));
+    }
+
+    @Test
+    void http2RapidResetEndsInGoAway() throws IOException {
+        try (Raw raw = new Raw(proxy.port("main"))) {
+            ByteArrayOutputStream o = new ByteArrayOutputStream();
+            o.writeBytes(PREFACE);
+            o.writeBytes(frame(0x4, 0, 0, new byte[0]));
+            for (int i = 0; i < 400; i++) {
+                int id = 1 + 2 * i;
+                o.writeBytes(request(id));
+                o.writeBytes(frame(0x3, 0, id, new byte[] {0, 0, 0, 8}));
+            }
+            raw.send(o.toByteArray());
+            assertThat(sawGoAway(raw)).isTrue();
+        }
+    }
+
+    @Test
+    void http2ContinuationFloodEndsInGoAway() throws IOException {
+        try (Raw raw = new Raw(proxy.port("main"))) {
+            ByteArrayOutputStream o = new ByteArrayOutputStream();
+            o.writeBytes(PREFACE);
+            o.writeBytes(frame(0x4, 0, 0, new byte[0]));
+            o.writeBytes(frame(0x1, 0, 1, hpack(":method", "GET", ":scheme", "http")));
+            for (int i = 0; i < 1000; i++) {
+                o.writeBytes(frame(0x9, 0, 1, hpack("x-c", "v")));
+            }
+            raw.send(o.toByteArray());
+            assertThat(sawGoAway(raw)).isTrue();
+        }
+    }
+
+    @Test
+    void http2PriorKnowledgeWorksOnTheSamePort() throws IOException {
+        try (Raw raw = new Raw(proxy.port("main"))) {
+            ByteArrayOutputStream o = new ByteArrayOutputStream();
+            o.writeBytes(PREFACE);
+            o.writeBytes(frame(0x4, 0, 0, new byte[0]));
+            o.writeBytes(frame(0x1, 0x5, 1, hpack(":method", "GET", ":scheme", "http", ":path", "/echo", ":authority", "h")));
+            raw.send(o.toByteArray());
+            raw.socket.setSoTimeout(5000);
+            DataInputStream in = new DataInputStream(raw.socket.getInputStream());
+            boolean headers = false;
+            for (int n = 0; n < 20 && !headers; n++) {
+                int len = (in.readUnsignedByte() << 16) | (in.readUnsignedByte() << 8) | in.readUnsignedByte();
+                int type = in.readUnsignedByte();
+                in.skipBytes(1);
+                int stream = in.readInt();
+                in.skipBytes(len);
+                headers = type == 0x1 && stream == 1;
+            }
+            assertThat(headers).isTrue();
+        }
+    }
+}
