@@ -58,10 +58,10 @@ public final class NotificationServiceMain implements Callable<Integer> {
             return 1;
         }
         CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        Termination.onSignal(() -> {
             app.close();
             stopped.countDown();
-        }, "notification-service-shutdown"));
+        });
         stopped.await();
         return 0;
     }

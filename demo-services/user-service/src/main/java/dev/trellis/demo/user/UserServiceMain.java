@@ -83,10 +83,10 @@ public final class UserServiceMain implements Callable<Integer> {
             return 1;
         }
         CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        Termination.onSignal(() -> {
             app.close();
             stopped.countDown();
-        }, "user-service-shutdown"));
+        });
         stopped.await();
         return 0;
     }

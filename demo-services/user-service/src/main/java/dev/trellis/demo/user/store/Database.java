@@ -14,8 +14,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The service's embedded H2 database (file mode, in the data directory), with its schema migrated on
- * open. H2's own exit hook is off: the service closes the database itself, after the outbox relay has
- * had its last say.
+ * open.
  */
 public final class Database implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Database.class);
@@ -53,8 +52,15 @@ public final class Database implements AutoCloseable {
         } catch (java.io.IOException e) {
             throw new SQLException("data dir '" + dataDir + "': cannot create (" + e + ")", e);
         }
+        if (shared) {
+            // the auto-server's TCP port (no password) is for processes on this host only
+            System.setProperty("h2.bindAddress", System.getProperty("h2.bindAddress", "127.0.0.1"));
+        }
+        // H2's exit hook is off so that it does not close the database under requests still in
+        // flight and the outbox relay's final flush; the service closes it itself, last. H2 refuses
+        // that next to AUTO_SERVER, so shared mode relies on Termination running the stop before hooks.
         String url = "jdbc:h2:file:" + dataDir.resolve(name).toAbsolutePath()
-                + ";DB_CLOSE_ON_EXIT=FALSE" + (shared ? ";AUTO_SERVER=TRUE" : "");
+                + (shared ? ";AUTO_SERVER=TRUE" : ";DB_CLOSE_ON_EXIT=FALSE");
         JdbcConnectionPool pool = JdbcConnectionPool.create(url, "sa", "");
         pool.setMaxConnections(32);
         Database db = new Database(pool, url, shared);
