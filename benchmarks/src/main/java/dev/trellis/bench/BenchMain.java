@@ -1,8 +1,30 @@
 package dev.trellis.bench;
 
+import dev.trellis.bench.load.Protocol;
+import dev.trellis.bench.report.ScenarioResult;
+import dev.trellis.bench.run.BenchRunner;
+import dev.trellis.bench.run.BenchSettings;
+import dev.trellis.bench.scenario.Binaries;
+import dev.trellis.bench.scenario.ScenarioContext;
+import dev.trellis.bench.scenario.Scenarios;
+import dev.trellis.common.Durations;
 import dev.trellis.common.cli.Cli;
-import dev.trellis.common.cli.NotAvailableYet;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 /** Entry point of the benchmarks jar. */
 @Command(name = "trellis", mixinStandardHelpOptions = true,
@@ -13,6 +35,175 @@ public final class BenchMain {
         Cli.main(new BenchMain(), args);
     }
 
-    @Command(name = "bench", description = "Measure the sidecar against direct calls, HAProxy and nginx.")
-    static final class Bench extends NotAvailableYet {}
+    /** {@code trellis bench}: measures the scenarios and writes the report. */
+    @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
+            description = {
+                "Measure latency, throughput, CPU and memory of the Trellis sidecar against direct calls, HAProxy and nginx.",
+                "",
+                "Scenarios (all by default, run in this order): direct, sidecar, mesh, haproxy, haproxy-mtls, nginx.",
+                "A scenario whose program is missing (haproxy, nginx, the sidecar jar) is skipped with a message.",
+                "Writes report.md, latency-<rate>rps.svg and raw .hgrm files to --out."})
+    static final class Bench implements Callable<Integer> {
+        private static final int MAX_PAYLOAD = 16 << 20;
+
+        @Spec
+        CommandSpec spec;
+
+        @Parameters(paramLabel = "SCENARIO", arity = "0..*",
+                description = "Scenarios to measure: direct, sidecar, mesh, haproxy, haproxy-mtls, nginx (default: all).")
+        List<String> scenarios = new ArrayList<>();
+
+        @Option(names = "--rate", split = ",", paramLabel = "R", converter = PositiveInt.class,
+                description = "Fixed request rates in requests per second (default: 1000,5000).")
+        List<Integer> rates = new ArrayList<>();
+
+        @Option(names = "--duration", paramLabel = "D", defaultValue = "30s",
+                description = "Measured time per rate (default: ${DEFAULT-VALUE}).")
+        Duration duration;
+
+        @Option(names = "--warmup", paramLabel = "D", defaultValue = "5s",
+                description = "Unmeasured warm-up before each phase (default: ${DEFAULT-VALUE}).")
+        Duration warmup;
+
+        @Option(names = "--max-duration", paramLabel = "D",
+                description = "Measured time of the closed-loop max-throughput phase; 0s skips it (default: --duration).")
+        Duration maxDuration;
+
+        @Option(names = "--connections", paramLabel = "C", defaultValue = "16", converter = PositiveInt.class,
+                description = "Client connections (default: ${DEFAULT-VALUE}).")
+        int connections;
+
+        @Option(names = "--protocol", paramLabel = "http1|h2c|grpc", defaultValue = "http1", converter = ProtocolConverter.class,
+                description = "http1 (keep-alive), h2c (HTTP/2 prior knowledge) or grpc (unary) (default: ${DEFAULT-VALUE}).")
+        Protocol protocol;
+
+        @Option(names = "--payload", paramLabel = "BYTES", defaultValue = "1024",
+                description = "Request and response body size (default: ${DEFAULT-VALUE}).")
+        int payload;
+
+        @Option(names = "--streams", paramLabel = "N", defaultValue = "1", converter = PositiveInt.class,
+                description = "Requests in flight per connection in the max-throughput phase; h2c and grpc only (default: ${DEFAULT-VALUE}).")
+        int streams;
+
+        @Option(names = "--out", paramLabel = "DIR",
+                description = "Output folder (default: benchmarks/results/<timestamp>/).")
+        Path out;
+
+        @Option(names = "--no-pin", description = "Do not pin the proxies and the load generator to separate CPUs.")
+        boolean noPin;
+
+        @Option(names = "--sidecar-jar", paramLabel = "JAR",
+                description = "Trellis sidecar jar (default: sidecar-proxy/target/trellis-sidecar.jar).")
+        Path sidecarJar;
+
+        @Option(names = "--sidecar-jvm-opts", paramLabel = "OPTS", defaultValue = "",
+                description = "JVM options for the sidecar processes, space-separated, e.g. \"-Xmx64m -XX:+UseSerialGC\".")
+        String sidecarJvmOpts;
+
+        @Override
+        public Integer call() throws Exception {
+            BenchSettings s = settings(home());
+            boolean terminal = System.console() != null;
+            List<ScenarioResult> results = new BenchRunner(s, System.out, System.err,
+                    terminal, Binaries.system()).run();
+            System.out.flush();
+            return results.stream().anyMatch(r -> r.status() == ScenarioResult.Status.FAILED) ? 1 : 0;
+        }
+
+        /** Checks the options together and builds the settings; errors name the option and value. */
+        BenchSettings settings(Path home) {
+            List<String> chosen = new ArrayList<>(new LinkedHashSet<>(scenarios));
+            for (String name : chosen) {
+                if (Scenarios.byName(name).isEmpty()) {
+                    throw usage("scenario: '" + name + "' (expected: one of " + Scenarios.names() + ")");
+                }
+            }
+            if (chosen.isEmpty()) {
+                Scenarios.all().forEach(sc -> chosen.add(sc.name()));
+            }
+            List<Integer> r = rates.isEmpty() ? List.of(1000, 5000) : List.copyOf(new LinkedHashSet<>(rates));
+            if (duration.isNegative() || duration.isZero()) {
+                throw usage("--duration: " + Durations.format(duration) + " (expected: > 0)");
+            }
+            if (warmup.isNegative()) {
+                throw usage("--warmup: " + Durations.format(warmup) + " (expected: >= 0)");
+            }
+            Duration max = maxDuration == null ? duration : maxDuration;
+            if (max.isNegative()) {
+                throw usage("--max-duration: " + Durations.format(max) + " (expected: >= 0)");
+            }
+            if (connections > 10_000) {
+                throw usage("--connections: " + connections + " (expected: 1..10000)");
+            }
+            if (payload < 0 || payload > MAX_PAYLOAD) {
+                throw usage("--payload: " + payload + " (expected: 0.." + MAX_PAYLOAD + " bytes)");
+            }
+            if (streams > 100) {
+                throw usage("--streams: " + streams + " (expected: 1..100)");
+            }
+            if (streams > 1 && !protocol.multiplexed()) {
+                throw usage("--streams: " + streams + " (expected: 1 with --protocol http1, which carries one request at a time)");
+            }
+            Path jar = sidecarJar != null ? sidecarJar : home.resolve("sidecar-proxy/target/trellis-sidecar.jar");
+            List<String> jvm = sidecarJvmOpts.isBlank() ? List.of() : List.of(sidecarJvmOpts.trim().split("\\s+"));
+            Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+            Path outDir = out != null ? out : home.resolve("benchmarks/results")
+                    .resolve(LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss", Locale.ROOT)));
+            Duration drain = Duration.ofSeconds(10);
+            return new BenchSettings(chosen, r, warmup, duration, max, drain, connections, protocol, payload, streams,
+                    outDir.toAbsolutePath(), !noPin, new ScenarioContext.SidecarSettings(jar.toAbsolutePath(), java, jvm),
+                    commandLine());
+        }
+
+        private String commandLine() {
+            List<String> args = spec.commandLine().getParseResult() == null ? List.of()
+                    : spec.commandLine().getParseResult().originalArgs();
+            // the jar's arguments start with the command name, as the launcher passes it
+            if (!args.isEmpty() && args.get(0).equals(spec.name())) {
+                args = args.subList(1, args.size());
+            }
+            return "./trellis bench" + (args.isEmpty() ? "" : " " + args.stream().map(Bench::quote).collect(Collectors.joining(" ")));
+        }
+
+        private static String quote(String a) {
+            return a.matches("[A-Za-z0-9_./,:=@%+-]+") ? a : "'" + a.replace("'", "'\\''") + "'";
+        }
+
+        private CommandLine.ParameterException usage(String message) {
+            return new CommandLine.ParameterException(spec.commandLine(), message);
+        }
+
+        private static Path home() {
+            String h = System.getProperty("trellis.home");
+            return Path.of(h != null ? h : "").toAbsolutePath();
+        }
+    }
+
+    /** An integer of at least 1; the message names the value. */
+    static final class PositiveInt implements CommandLine.ITypeConverter<Integer> {
+        @Override
+        public Integer convert(String value) {
+            int v;
+            try {
+                v = Integer.parseInt(value.trim());
+            } catch (NumberFormatException e) {
+                throw new CommandLine.TypeConversionException("'" + value + "' (expected: a whole number > 0)");
+            }
+            if (v < 1) {
+                throw new CommandLine.TypeConversionException("'" + value + "' (expected: a whole number > 0)");
+            }
+            return v;
+        }
+    }
+
+    static final class ProtocolConverter implements CommandLine.ITypeConverter<Protocol> {
+        @Override
+        public Protocol convert(String value) {
+            try {
+                return Protocol.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.TypeConversionException(e.getMessage());
+            }
+        }
+    }
 }

@@ -1,0 +1,252 @@
+package dev.trellis.bench.report;
+
+import dev.trellis.bench.load.LoadResult;
+import dev.trellis.bench.report.ScenarioResult.MaxResult;
+import dev.trellis.bench.report.ScenarioResult.RateResult;
+import dev.trellis.bench.report.ScenarioResult.Status;
+import dev.trellis.common.Durations;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import org.HdrHistogram.Histogram;
+
+/** The run's Markdown report: tables, goals, plots, method and machine. */
+public final class Report {
+    /** The sidecar memory goal of issue 10. */
+    static final long SIDECAR_RSS_GOAL = 64L << 20;
+
+    private Report() {}
+
+    /** The file name of the plot for {@code rate}. */
+    public static String plotFile(int rate) {
+        return "latency-" + rate + "rps.svg";
+    }
+
+    /** The file name of a scenario's histogram at {@code rate} (0: the closed-loop run). */
+    public static String hgrmFile(String scenario, int rate) {
+        return scenario + "-" + (rate == 0 ? "max" : rate + "rps") + ".hgrm";
+    }
+
+    public static String markdown(RunInfo run, List<ScenarioResult> results) {
+        StringBuilder md = new StringBuilder();
+        md.append("# Trellis benchmark, ").append(run.started()).append("\n\n");
+        md.append("Reproduce with:\n\n```sh\n").append(run.command()).append("\n```\n\n");
+        md.append(latencyTable(run, results)).append('\n');
+        md.append(throughputTable(run, results)).append('\n');
+        md.append("## Goals\n\n").append(goals(run, results)).append('\n');
+        List<ScenarioResult> notRun = results.stream().filter(r -> r.status() != Status.MEASURED).toList();
+        if (!notRun.isEmpty()) {
+            md.append("## Skipped and failed scenarios\n\n");
+            for (ScenarioResult r : notRun) {
+                md.append("- **").append(r.name()).append("** ").append(r.status().name().toLowerCase())
+                        .append(": ").append(oneLine(r.reason())).append('\n');
+            }
+            md.append('\n');
+        }
+        Map<String, Long> errors = errorKinds(results);
+        if (!errors.isEmpty()) {
+            md.append("## Errors\n\n");
+            errors.forEach((k, v) -> md.append("- ").append(k).append(": ").append(v).append('\n'));
+            md.append('\n');
+        }
+        md.append("## Latency by percentile\n\n");
+        for (int rate : run.rates()) {
+            md.append("![latency by percentile at ").append(rate).append(" rps](").append(plotFile(rate)).append(")\n\n");
+        }
+        md.append(method(run, results));
+        md.append("## Machine\n\n| | |\n| --- | --- |\n");
+        run.machine().forEach((k, v) -> md.append("| ").append(k).append(" | ").append(cell(v)).append(" |\n"));
+        md.append("| CPU placement | ").append(cell(run.placement())).append(" |\n");
+        if (!run.notes().isEmpty()) {
+            md.append("\n## Notes\n\n");
+            run.notes().forEach(n -> md.append("- ").append(n).append('\n'));
+        }
+        return md.toString();
+    }
+
+    /** The fixed-rate table alone (also printed on the console and pasted into the README). */
+    public static String latencyTable(RunInfo run, List<ScenarioResult> results) {
+        StringBuilder md = new StringBuilder();
+        md.append("## Latency at fixed rates (open loop, ").append(run.protocol()).append(", ")
+                .append(run.connections()).append(" connections, ").append(run.payloadBytes()).append(" B payload)\n\n");
+        md.append("Milliseconds from each request's intended send time (coordinated omission corrected). ")
+                .append("\"added\" is the scenario minus `direct` at the same rate, with the ratio to `direct`.\n\n");
+        md.append("| scenario | rate (rps) | achieved | p50 | p90 | p99 | p99.9 | max | p50 added | p99 added | proxy CPU s / 1000 req | proxy RSS (MiB) | errors |\n");
+        md.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+        Optional<ScenarioResult> direct = results.stream()
+                .filter(r -> r.name().equals("direct") && !r.rates().isEmpty()).findFirst();
+        for (int rate : run.rates()) {
+            for (ScenarioResult r : results) {
+                Optional<RateResult> rr = r.at(rate);
+                if (rr.isEmpty()) {
+                    continue;
+                }
+                Histogram h = rr.get().load().corrected();
+                Optional<Histogram> base = direct.flatMap(d -> d.at(rate)).map(x -> x.load().corrected())
+                        .filter(b -> b.getTotalCount() > 0);
+                boolean self = r.name().equals("direct");
+                md.append("| ").append(r.name()).append(" | ").append(rate)
+                        .append(" | ").append(Fmt.rps(rr.get().load().throughput()))
+                        .append(" | ").append(p(h, 50)).append(" | ").append(p(h, 90)).append(" | ").append(p(h, 99))
+                        .append(" | ").append(p(h, 99.9)).append(" | ").append(h.getTotalCount() == 0 ? "-" : Fmt.ms(h.getMaxValue()))
+                        .append(" | ").append(self || base.isEmpty() || h.getTotalCount() == 0 ? "-" : Fmt.added(h.getValueAtPercentile(50), base.get().getValueAtPercentile(50)))
+                        .append(" | ").append(self || base.isEmpty() || h.getTotalCount() == 0 ? "-" : Fmt.added(h.getValueAtPercentile(99), base.get().getValueAtPercentile(99)))
+                        .append(" | ").append(rr.get().cpuPer1000() == null ? "-" : Fmt.num(rr.get().cpuPer1000(), 3))
+                        .append(" | ").append(rr.get().proxyRssBytes() == null ? "-" : Fmt.mib(rr.get().proxyRssBytes()))
+                        .append(" | ").append(rr.get().load().errors())
+                        .append(" |\n");
+            }
+        }
+        return md.toString();
+    }
+
+    /** The closed-loop table. */
+    public static String throughputTable(RunInfo run, List<ScenarioResult> results) {
+        StringBuilder md = new StringBuilder();
+        md.append("## Maximum throughput (closed loop, ").append(run.connections()).append(" connections x ")
+                .append(run.maxDepth()).append(" in flight, ").append(Durations.format(run.maxDuration())).append(")\n\n");
+        if (run.maxDuration().isZero()) {
+            return md.append("Not measured (--max-duration 0s).\n").toString();
+        }
+        md.append("| scenario | throughput (rps) | vs direct | p50 | p99 | proxy CPU s / 1000 req | requests per proxy CPU-second | peak RSS per proxy (MiB) | errors |\n");
+        md.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+        Optional<Double> base = results.stream().filter(r -> r.name().equals("direct") && r.max() != null)
+                .findFirst().map(r -> r.max().load().throughput());
+        for (ScenarioResult r : results) {
+            MaxResult m = r.max();
+            if (m == null) {
+                continue;
+            }
+            Histogram h = m.load().corrected();
+            Double cpu = m.cpuPer1000();
+            md.append("| ").append(r.name())
+                    .append(" | ").append(Fmt.rps(m.load().throughput()))
+                    .append(" | ").append(base.isPresent() && base.get() > 0 && !r.name().equals("direct")
+                            ? Fmt.num(m.load().throughput() / base.get(), 2) + "x" : "-")
+                    .append(" | ").append(p(h, 50)).append(" | ").append(p(h, 99))
+                    .append(" | ").append(cpu == null ? "-" : Fmt.num(cpu, 3))
+                    .append(" | ").append(cpu == null || cpu <= 0 ? "-" : Fmt.rps(1000.0 / cpu))
+                    .append(" | ").append(r.peakRssBytes() == null ? "-" : Fmt.mib(r.peakRssBytes()))
+                    .append(" | ").append(m.load().errors())
+                    .append(" |\n");
+        }
+        return md.toString();
+    }
+
+    /** Where Trellis stands against the targets of issue 10, or why that is not known yet. */
+    static String goals(RunInfo run, List<ScenarioResult> results) {
+        int rate = run.rates().contains(1000) ? 1000 : run.rates().get(0);
+        Optional<ScenarioResult> mesh = measured(results, "mesh");
+        Optional<ScenarioResult> peer = measured(results, "haproxy-mtls");
+        Optional<ScenarioResult> sidecar = measured(results, "sidecar");
+        StringBuilder g = new StringBuilder();
+        if (mesh.isEmpty() || peer.isEmpty()) {
+            g.append("- mesh vs haproxy-mtls (added latency at ").append(rate).append(" rps, throughput per proxy CPU-second): ")
+                    .append("not known from this run (").append(mesh.isEmpty() ? "mesh" : "haproxy-mtls")
+                    .append(" was not measured").append(reason(results, mesh.isEmpty() ? "mesh" : "haproxy-mtls")).append(").\n");
+        } else {
+            Optional<RateResult> m = mesh.get().at(rate);
+            Optional<RateResult> h = peer.get().at(rate);
+            if (m.isPresent() && h.isPresent()) {
+                for (double q : new double[] {50, 99}) {
+                    long mv = m.get().load().corrected().getValueAtPercentile(q);
+                    long hv = h.get().load().corrected().getValueAtPercentile(q);
+                    g.append("- p").append((int) q).append(" at ").append(rate).append(" rps: mesh ").append(Fmt.ms(mv))
+                            .append(" ms, haproxy-mtls ").append(Fmt.ms(hv)).append(" ms: ")
+                            .append(mv <= hv ? "met" : "not met (" + Fmt.num(mv / (double) hv, 2) + "x)").append(".\n");
+                }
+            }
+            if (mesh.get().max() != null && peer.get().max() != null
+                    && mesh.get().max().cpuPer1000() != null && peer.get().max().cpuPer1000() != null) {
+                double mc = mesh.get().max().cpuPer1000();
+                double hc = peer.get().max().cpuPer1000();
+                g.append("- requests per proxy CPU-second at max throughput: mesh ").append(Fmt.rps(1000 / mc))
+                        .append(", haproxy-mtls ").append(Fmt.rps(1000 / hc)).append(": ")
+                        .append(mc <= hc ? "met" : "not met (" + Fmt.num(hc / mc, 2) + "x)").append(".\n");
+            }
+        }
+        Optional<RateResult> s = sidecar.flatMap(x -> x.at(rate)).filter(x -> x.proxyRssBytes() != null);
+        Optional<RateResult> sm = mesh.flatMap(x -> x.at(rate)).filter(x -> x.proxyRssBytes() != null);
+        if (s.isEmpty() && sm.isEmpty()) {
+            g.append("- sidecar RSS under 64 MiB at ").append(rate).append(" rps: not known from this run (sidecar was not measured")
+                    .append(reason(results, "sidecar")).append(").\n");
+        } else {
+            long rss = s.map(RateResult::proxyRssBytes).orElse(0L);
+            if (sm.isPresent()) {
+                // two sidecars in the mesh row: the figure there is their sum, so halve it for one
+                rss = Math.max(rss, sm.get().proxyRssBytes() / 2);
+            }
+            g.append("- sidecar RSS at ").append(rate).append(" rps: ").append(Fmt.mib(rss)).append(" MiB (goal: under 64 MiB): ")
+                    .append(rss < SIDECAR_RSS_GOAL ? "met" : "not met").append(".\n");
+        }
+        return g.toString();
+    }
+
+    private static String reason(List<ScenarioResult> results, String name) {
+        return results.stream().filter(r -> r.name().equals(name) && r.reason() != null).findFirst()
+                .map(r -> ": " + oneLine(r.reason())).orElse(": not requested");
+    }
+
+    private static Optional<ScenarioResult> measured(List<ScenarioResult> results, String name) {
+        return results.stream().filter(r -> r.name().equals(name) && r.status() == Status.MEASURED).findFirst();
+    }
+
+    private static String method(RunInfo run, List<ScenarioResult> results) {
+        StringBuilder md = new StringBuilder("## Method\n\n");
+        md.append("Paths measured, one after the other in this run, against the same echo backend:\n\n");
+        for (ScenarioResult r : results) {
+            md.append("- `").append(r.name()).append("`: ").append(r.path()).append('\n');
+        }
+        md.append('\n');
+        md.append("- Load generator: open loop at each fixed rate (").append(String.join(", ", run.rates().stream().map(r -> r + " rps").toList()))
+                .append("), requests spread evenly over ").append(run.connections()).append(" connections (")
+                .append(run.protocol()).append(", ").append(run.payloadBytes()).append(" B request and response body). ")
+                .append("Each request has an intended send time; latency runs from it, not from when the request could be written, ")
+                .append("so a stall is charged to every request it delayed (coordinated-omission correction, as in wrk2 and fortio). ")
+                .append("HTTP/1.1 carries one request at a time per connection; HTTP/2 and gRPC up to 100 streams.\n");
+        md.append("- Before the first scenario the generator runs flat out against the backend, unmeasured, to warm up its JVM. ")
+                .append("Each phase then starts with ").append(Durations.format(run.warmup())).append(" of warm-up at the same load, ")
+                .append("not measured; then ").append(Durations.format(run.duration())).append(" measured.\n");
+        md.append("- Maximum throughput: closed loop, ").append(run.maxDepth()).append(" request(s) in flight per connection, ")
+                .append("the next sent as soon as one completes; latency there is from the send.\n");
+        md.append("- Proxy CPU: utime + stime from `/proc/PID/stat` of every proxy process and its children, ")
+                .append("sampled when the measured window opens and closes, divided by the requests in the window. ")
+                .append("For two-hop paths (mesh, haproxy-mtls) it is the sum of both proxies.\n");
+        md.append("- Proxy RSS: VmRSS from `/proc/PID/status` at the end of each fixed-rate phase (summed over a path's proxies); ")
+                .append("peak RSS per proxy: the largest VmHWM of one proxy (with its children) over the whole scenario.\n");
+        md.append("- CPU placement: ").append(run.placement()).append('\n');
+        md.append("- Raw data: HdrHistogram percentile distributions (`.hgrm`, values in ms) per scenario and rate, ")
+                .append("corrected, with `-uncorrected` twins measured from the actual send; plotted with HdrHistogram's plotter or read as text.\n\n");
+        return md.toString();
+    }
+
+    private static Map<String, Long> errorKinds(List<ScenarioResult> results) {
+        Map<String, Long> all = new TreeMap<>();
+        for (ScenarioResult r : results) {
+            List<LoadResult> loads = new ArrayList<>();
+            r.rates().forEach(x -> loads.add(x.load()));
+            if (r.max() != null) {
+                loads.add(r.max().load());
+            }
+            for (LoadResult l : loads) {
+                String phase = l.rate() == 0 ? "max" : l.rate() + " rps";
+                l.errorKinds().forEach((k, v) -> all.merge(r.name() + " at " + phase + ": " + k, v, Long::sum));
+            }
+        }
+        return all;
+    }
+
+    private static String p(Histogram h, double q) {
+        return h.getTotalCount() == 0 ? "-" : Fmt.ms(h.getValueAtPercentile(q));
+    }
+
+    private static String oneLine(String s) {
+        return s == null ? "" : s.replace('\n', ' ').replace("|", "\\|").strip();
+    }
+
+    private static String cell(String s) {
+        return oneLine(s);
+    }
+}

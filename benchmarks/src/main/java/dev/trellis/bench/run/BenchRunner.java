@@ -1,0 +1,299 @@
+package dev.trellis.bench.run;
+
+import dev.trellis.bench.backend.EchoServer;
+import dev.trellis.bench.load.LoadGenerator;
+import dev.trellis.bench.load.LoadResult;
+import dev.trellis.bench.load.Progress;
+import dev.trellis.bench.load.Transports;
+import dev.trellis.bench.report.LatencyPlot;
+import dev.trellis.bench.report.MachineInfo;
+import dev.trellis.bench.report.Report;
+import dev.trellis.bench.report.RunInfo;
+import dev.trellis.bench.report.ScenarioResult;
+import dev.trellis.bench.report.ScenarioResult.MaxResult;
+import dev.trellis.bench.report.ScenarioResult.RateResult;
+import dev.trellis.bench.scenario.Binaries;
+import dev.trellis.bench.scenario.CpuPlacement;
+import dev.trellis.bench.scenario.Deployment;
+import dev.trellis.bench.scenario.ProcStats;
+import dev.trellis.bench.scenario.ProcessSupervisor;
+import dev.trellis.bench.scenario.Scenario;
+import dev.trellis.bench.scenario.ScenarioContext;
+import dev.trellis.bench.scenario.ScenarioSkipped;
+import dev.trellis.bench.scenario.Scenarios;
+import io.netty.channel.EventLoopGroup;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.HdrHistogram.Histogram;
+
+/**
+ * Runs the requested scenarios one after the other against one echo backend and writes the
+ * report, plots and histograms. Every proxy a scenario started is stopped before the next begins.
+ */
+public final class BenchRunner {
+    private final BenchSettings settings;
+    private final PrintStream out;
+    private final PrintStream err;
+    private final boolean terminal;
+    private final Binaries binaries;
+
+    public BenchRunner(BenchSettings settings, PrintStream out, PrintStream err, boolean terminal, Binaries binaries) {
+        this.settings = settings;
+        this.out = out;
+        this.err = err;
+        this.terminal = terminal;
+        this.binaries = binaries;
+    }
+
+    /** Runs and returns the results; the report is in {@code settings.out()}. */
+    public List<ScenarioResult> run() throws IOException, InterruptedException {
+        Instant started = Instant.now();
+        Path outDir = settings.out();
+        Files.createDirectories(outDir);
+        List<String> notes = new ArrayList<>();
+
+        List<Integer> allowed = CpuPlacement.allowedCpus();
+        CpuPlacement placement = CpuPlacement.decide(settings.pin(), allowed, binaries.find("taskset"));
+        String pinError = placement.pinThisProcess();
+        if (pinError != null) {
+            notes.add("Could not pin the benchmark JVM (" + pinError + "); nothing was pinned.");
+            placement = CpuPlacement.decide(false, allowed, binaries.find("taskset"));
+        }
+        if (!ProcStats.available()) {
+            notes.add("/proc is not readable: proxy CPU and memory figures are missing.");
+        }
+        Map<String, String> machine = MachineInfo.collect(binaries, allowed);
+        err.println("trellis bench: " + placement.note());
+
+        EventLoopGroup backendGroup = Transports.group(placement.generatorThreads(), "bench-echo");
+        EventLoopGroup clientGroup = Transports.group(placement.generatorThreads(), "bench-load");
+        Path workDir = Files.createTempDirectory("trellis-bench-");
+        List<ScenarioResult> results = new ArrayList<>();
+        try (ProcessSupervisor processes = new ProcessSupervisor();
+             EchoServer backend = EchoServer.start(backendGroup, new InetSocketAddress("127.0.0.1", 0))) {
+            ScenarioContext ctx = new ScenarioContext(settings.protocol(), backend.address(), workDir,
+                    outDir.resolve("pki"), placement, processes, binaries, settings.sidecar(), Duration.ofSeconds(60));
+            warmUpGenerator(clientGroup, backend.address());
+            for (String name : settings.scenarios()) {
+                Scenario scenario = Scenarios.byName(name).orElseThrow();
+                results.add(measure(scenario, ctx, clientGroup, processes));
+            }
+            copyConfigs(workDir, outDir.resolve("configs"));
+        } finally {
+            clientGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
+            backendGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
+            deleteTree(workDir);
+        }
+
+        RunInfo info = new RunInfo(settings.command(), started, Instant.now(), settings.protocol().label(), settings.rates(),
+                settings.warmup(), settings.duration(), settings.maxDuration(), settings.connections(),
+                settings.payloadBytes(), settings.maxDepth(), machine, placement.note(), notes);
+        write(outDir, info, results);
+        out.println();
+        out.print(Report.latencyTable(info, results));
+        out.println();
+        out.print(Report.throughputTable(info, results));
+        out.println();
+        out.println("Report: " + outDir.resolve("report.md"));
+        return results;
+    }
+
+    /**
+     * Runs the generator flat out against the backend before any scenario, unmeasured, so the first
+     * scenario does not pay for this JVM's JIT warm-up (the per-phase warm-up is for the path under test).
+     */
+    private void warmUpGenerator(EventLoopGroup clientGroup, InetSocketAddress backend) {
+        Duration time = generatorWarmup(settings.warmup());
+        if (time.isZero()) {
+            return;
+        }
+        err.println("trellis bench: warming up the load generator and the echo backend for " + time.toSeconds() + "s (not measured)");
+        Progress progress = new Progress();
+        try (LoadGenerator gen = new LoadGenerator(clientGroup, settings.protocol(), backend, settings.connections(),
+                settings.payloadBytes());
+             ProgressBar bar = ProgressBar.start(err, terminal, "generator warm-up", time.toNanos(), progress)) {
+            gen.closedLoop(settings.protocol().multiplexed() ? 4 : 1, Duration.ZERO, time, settings.drain(), progress,
+                    () -> {}, () -> {});
+        }
+    }
+
+    /** Twice the per-phase warm-up, at least 2 s; none when warm-up is off. */
+    static Duration generatorWarmup(Duration phaseWarmup) {
+        if (phaseWarmup.isZero()) {
+            return Duration.ZERO;
+        }
+        Duration twice = phaseWarmup.multipliedBy(2);
+        return twice.compareTo(Duration.ofSeconds(2)) < 0 ? Duration.ofSeconds(2) : twice;
+    }
+
+    private ScenarioResult measure(Scenario scenario, ScenarioContext ctx, EventLoopGroup clientGroup,
+                                   ProcessSupervisor processes) {
+        String name = scenario.name();
+        String path = scenario.describe(ctx);
+        err.println("trellis bench: " + name + ": " + path);
+        List<RateResult> rates = new ArrayList<>();
+        MaxResult max = null;
+        Deployment d;
+        try {
+            d = scenario.deploy(ctx);
+        } catch (ScenarioSkipped e) {
+            err.println("trellis bench: " + name + " skipped: " + e.getMessage());
+            processes.stopAll();
+            return ScenarioResult.skipped(name, path, e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            processes.stopAll();
+            return ScenarioResult.failed(name, path, "interrupted", rates, null);
+        } catch (Exception e) {
+            err.println("trellis bench: " + name + " failed to start: " + e.getMessage());
+            processes.stopAll();
+            return ScenarioResult.failed(name, path, "did not start: " + e.getMessage(), rates, null);
+        }
+        try (LoadGenerator gen = new LoadGenerator(clientGroup, settings.protocol(), d.target(), settings.connections(),
+                settings.payloadBytes())) {
+            boolean proxies = !d.proxies().isEmpty();
+            for (int rate : settings.rates()) {
+                double[] cpu = new double[2];
+                Progress progress = new Progress();
+                LoadResult r;
+                try (ProgressBar bar = ProgressBar.start(err, terminal, name + " @ " + rate + " rps",
+                        settings.warmup().plus(settings.duration()).toNanos(), progress)) {
+                    r = gen.openLoop(rate, settings.warmup(), settings.duration(), settings.drain(), progress,
+                            () -> cpu[0] = d.proxyCpuSeconds(), () -> cpu[1] = d.proxyCpuSeconds());
+                }
+                Long rss = proxies ? sum(d.proxies().stream().map(Deployment.Proxy::rssBytes).toList()) : null;
+                rates.add(new RateResult(rate, r, proxies ? cpu[1] - cpu[0] : null, rss));
+                err.println("trellis bench: " + name + " @ " + rate + " rps: " + summary(r));
+                String dead = d.deadProxy();
+                if (dead != null) {
+                    return ScenarioResult.failed(name, path, dead + " during the " + rate + " rps phase", rates, null);
+                }
+            }
+            if (!settings.maxDuration().isZero()) {
+                double[] cpu = new double[2];
+                Progress progress = new Progress();
+                LoadResult r;
+                try (ProgressBar bar = ProgressBar.start(err, terminal, name + " @ max",
+                        settings.warmup().plus(settings.maxDuration()).toNanos(), progress)) {
+                    r = gen.closedLoop(settings.maxDepth(), settings.warmup(), settings.maxDuration(), settings.drain(),
+                            progress, () -> cpu[0] = d.proxyCpuSeconds(), () -> cpu[1] = d.proxyCpuSeconds());
+                }
+                max = new MaxResult(r, settings.maxDepth(), proxies ? cpu[1] - cpu[0] : null);
+                err.println("trellis bench: " + name + " @ max: " + String.format(Locale.ROOT, "%.0f rps, ", r.throughput())
+                        + summary(r));
+            }
+            Long peak = d.proxies().stream().map(Deployment.Proxy::peakRssBytes).filter(OptionalLong::isPresent)
+                    .map(OptionalLong::getAsLong).max(Comparator.naturalOrder()).orElse(null);
+            String dead = d.deadProxy();
+            if (dead != null) {
+                return ScenarioResult.failed(name, path, dead, rates, max);
+            }
+            return new ScenarioResult(name, path, ScenarioResult.Status.MEASURED, null, rates, max, peak,
+                    d.proxies().stream().map(Deployment.Proxy::name).toList());
+        } catch (RuntimeException e) {
+            err.println("trellis bench: " + name + " failed: " + e.getMessage());
+            return ScenarioResult.failed(name, path, e.getMessage(), rates, max);
+        } finally {
+            processes.stopAll();
+        }
+    }
+
+    private static Long sum(List<OptionalLong> values) {
+        long total = 0;
+        boolean any = false;
+        for (OptionalLong v : values) {
+            if (v.isPresent()) {
+                total += v.getAsLong();
+                any = true;
+            }
+        }
+        return any ? total : null;
+    }
+
+    private static String summary(LoadResult r) {
+        Histogram h = r.corrected();
+        if (h.getTotalCount() == 0) {
+            return "no successful requests, " + r.errors() + " errors " + r.errorKinds();
+        }
+        return String.format(Locale.ROOT, "p50 %.3f ms, p99 %.3f ms, max %.3f ms, %d ok, %d errors",
+                h.getValueAtPercentile(50) / 1e6, h.getValueAtPercentile(99) / 1e6, h.getMaxValue() / 1e6, r.ok(), r.errors());
+    }
+
+    /** Writes report.md, one SVG per rate and the .hgrm files into {@code outDir}. */
+    public static void write(Path outDir, RunInfo info, List<ScenarioResult> results) throws IOException {
+        Files.createDirectories(outDir);
+        for (ScenarioResult r : results) {
+            for (RateResult rr : r.rates()) {
+                writeHgrm(outDir.resolve(Report.hgrmFile(r.name(), rr.rate())), rr.load().corrected());
+                writeHgrm(outDir.resolve(Report.hgrmFile(r.name(), rr.rate()).replace(".hgrm", "-uncorrected.hgrm")),
+                        rr.load().uncorrected());
+            }
+            if (r.max() != null) {
+                writeHgrm(outDir.resolve(Report.hgrmFile(r.name(), 0)), r.max().load().corrected());
+            }
+        }
+        for (int rate : info.rates()) {
+            Map<String, Histogram> series = new LinkedHashMap<>();
+            for (ScenarioResult r : results) {
+                r.at(rate).ifPresent(x -> series.put(r.name(), x.load().corrected()));
+            }
+            String title = "Latency by percentile at " + rate + " rps (" + info.protocol() + ", " + info.connections()
+                    + " connections, coordinated omission corrected)";
+            Files.writeString(outDir.resolve(Report.plotFile(rate)), LatencyPlot.svg(title, series), StandardCharsets.UTF_8);
+        }
+        Files.writeString(outDir.resolve("report.md"), Report.markdown(info, results), StandardCharsets.UTF_8);
+    }
+
+    private static void writeHgrm(Path file, Histogram h) throws IOException {
+        try (PrintStream ps = new PrintStream(Files.newOutputStream(file), false, StandardCharsets.UTF_8)) {
+            if (h.getTotalCount() > 0) {
+                h.outputPercentileDistribution(ps, 1_000_000.0);
+            }
+        }
+    }
+
+    private static void copyConfigs(Path from, Path to) throws IOException {
+        try (Stream<Path> files = Files.list(from)) {
+            List<Path> configs = files.filter(p -> {
+                String n = p.getFileName().toString();
+                return n.endsWith(".cfg") || n.endsWith(".conf") || n.endsWith(".yaml") || n.endsWith(".log");
+            }).toList();
+            if (configs.isEmpty()) {
+                return;
+            }
+            Files.createDirectories(to);
+            for (Path p : configs) {
+                Files.copy(p, to.resolve(p.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+    }
+
+    private static void deleteTree(Path dir) {
+        try (Stream<Path> all = Files.walk(dir)) {
+            all.sorted(Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException e) {
+                    // best effort: it is under the temp folder
+                }
+            });
+        } catch (IOException e) {
+            // best effort
+        }
+    }
+}

@@ -1,0 +1,58 @@
+package dev.trellis.bench.scenario;
+
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** One Trellis sidecar hop, configured by a generated Envoy v3 bootstrap. */
+final class SidecarScenario implements Scenario {
+    /** The exit code of a Trellis command that is not in this build yet. */
+    static final int NOT_AVAILABLE = 2;
+
+    @Override
+    public String name() {
+        return "sidecar";
+    }
+
+    @Override
+    public String describe(ScenarioContext ctx) {
+        return "client -> Trellis sidecar -> echo backend (plaintext, Envoy v3 bootstrap with a static listener and cluster)";
+    }
+
+    @Override
+    public Deployment deploy(ScenarioContext ctx) throws Exception {
+        requireJar(ctx);
+        InetSocketAddress listen = Ports.freeLoopback();
+        InetSocketAddress admin = Ports.freeLoopback();
+        Path cfg = ctx.writeConfig("sidecar.yaml", SidecarBootstrap.yaml("bench-sidecar", ctx.protocol(), listen, admin,
+                ctx.backend(), SidecarBootstrap.Tls.NONE, null));
+        return new Deployment(listen, List.of(launch(ctx, "sidecar", cfg, listen)));
+    }
+
+    /** Skips when the sidecar jar has not been built. */
+    static void requireJar(ScenarioContext ctx) throws ScenarioSkipped {
+        Path jar = ctx.sidecar().jar();
+        if (!Files.isRegularFile(jar)) {
+            throw new ScenarioSkipped("the Trellis sidecar jar " + jar + " is missing (build it: mvn -B -pl sidecar-proxy -am package -DskipTests)");
+        }
+    }
+
+    /** Starts {@code java -jar trellis-sidecar.jar sidecar --config CFG}; exit 2 means not available yet: skipped. */
+    static Deployment.Proxy launch(ScenarioContext ctx, String name, Path cfg, InetSocketAddress listen) throws Exception {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(ctx.sidecar().java().toString());
+        cmd.addAll(ctx.sidecar().jvmOptions());
+        cmd.addAll(List.of("-jar", ctx.sidecar().jar().toString(), "sidecar", "--config", cfg.toString()));
+        try {
+            return ctx.launch(name, cmd, listen);
+        } catch (ProcessSupervisor.StartFailure e) {
+            if (e.exitCode() == NOT_AVAILABLE) {
+                String said = e.getMessage().isBlank() ? "" : ": " + e.getMessage().strip().lines().reduce((a, b) -> b).orElse("");
+                throw new ScenarioSkipped("the Trellis sidecar is not available yet in this build (exit 2" + said + ")");
+            }
+            throw new IllegalStateException(name + " did not start (exit " + e.exitCode() + "): " + e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,100 @@
+package dev.trellis.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.trellis.bench.load.Protocol;
+import dev.trellis.bench.run.BenchSettings;
+import dev.trellis.common.cli.Cli;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** The {@code bench} command line: defaults, validation messages and a real (tiny) run. */
+class BenchMainTest {
+
+    private static String fails(String... args) {
+        CommandLine cl = Cli.commandLine(new BenchMain());
+        StringWriter err = new StringWriter();
+        cl.setErr(new PrintWriter(err));
+        int code = cl.execute(args);
+        assertThat(code).as("exit code of %s", List.of(args)).isEqualTo(Cli.USAGE);
+        return err.toString();
+    }
+
+    private static BenchSettings settings(String... args) {
+        CommandLine cl = Cli.commandLine(new BenchMain());
+        CommandLine.ParseResult parsed = cl.parseArgs(args);
+        BenchMain.Bench bench = (BenchMain.Bench) parsed.subcommand().commandSpec().userObject();
+        return bench.settings(Path.of("/home/trellis"));
+    }
+
+    @Test
+    void defaults() {
+        BenchSettings s = settings("bench");
+        assertThat(s.scenarios()).containsExactly("direct", "sidecar", "mesh", "haproxy", "haproxy-mtls", "nginx");
+        assertThat(s.rates()).containsExactly(1000, 5000);
+        assertThat(s.duration()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(s.maxDuration()).isEqualTo(s.duration());
+        assertThat(s.warmup()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(s.connections()).isEqualTo(16);
+        assertThat(s.protocol()).isEqualTo(Protocol.HTTP1);
+        assertThat(s.payloadBytes()).isEqualTo(1024);
+        assertThat(s.pin()).isTrue();
+        assertThat(s.sidecar().jar()).isEqualTo(Path.of("/home/trellis/sidecar-proxy/target/trellis-sidecar.jar"));
+        assertThat(s.out().toString()).startsWith("/home/trellis/benchmarks/results/");
+        assertThat(s.command()).isEqualTo("./trellis bench");
+    }
+
+    @Test
+    void optionsAsGiven() {
+        BenchSettings s = settings("bench", "haproxy", "direct", "haproxy", "--rate", "200,500", "--duration", "20s",
+                "--connections", "4", "--protocol", "grpc", "--payload", "0", "--streams", "8", "--out", "/tmp/x",
+                "--no-pin", "--max-duration", "0s", "--sidecar-jvm-opts", "-Xmx64m  -XX:+UseSerialGC");
+        assertThat(s.scenarios()).containsExactly("haproxy", "direct");
+        assertThat(s.rates()).containsExactly(200, 500);
+        assertThat(s.duration()).isEqualTo(Duration.ofSeconds(20));
+        assertThat(s.maxDuration()).isZero();
+        assertThat(s.protocol()).isEqualTo(Protocol.GRPC);
+        assertThat(s.payloadBytes()).isZero();
+        assertThat(s.maxDepth()).isEqualTo(8);
+        assertThat(s.out()).isEqualTo(Path.of("/tmp/x"));
+        assertThat(s.pin()).isFalse();
+        assertThat(s.sidecar().jvmOptions()).containsExactly("-Xmx64m", "-XX:+UseSerialGC");
+        assertThat(s.command()).startsWith("./trellis bench haproxy direct haproxy --rate 200,500 --duration 20s")
+                .endsWith("--sidecar-jvm-opts '-Xmx64m  -XX:+UseSerialGC'");
+    }
+
+    @Test
+    void badValuesNameTheOptionAndTheValue() {
+        assertThat(fails("bench", "--rate", "0")).contains("'--rate'", "'0' (expected: a whole number > 0)");
+        assertThat(fails("bench", "--rate", "1000,fast")).contains("'--rate'", "'fast'");
+        assertThat(fails("bench", "--duration", "soon")).contains("'--duration'", "'soon' (expected: a duration such as");
+        assertThat(fails("bench", "--duration", "0s")).contains("--duration: 0s (expected: > 0)");
+        assertThat(fails("bench", "--warmup", "-1s")).contains("--warmup: -1s (expected: >= 0)");
+        assertThat(fails("bench", "--connections", "0")).contains("'--connections'", "'0'");
+        assertThat(fails("bench", "--connections", "20000")).contains("--connections: 20000 (expected: 1..10000)");
+        assertThat(fails("bench", "--protocol", "h3")).contains("'--protocol'", "'h3' (expected: one of http1, h2c, grpc)");
+        assertThat(fails("bench", "--payload", "-1")).contains("--payload: -1 (expected: 0..16777216 bytes)");
+        assertThat(fails("bench", "--streams", "2")).contains("--streams: 2 (expected: 1 with --protocol http1");
+        assertThat(fails("bench", "envoy")).contains("scenario: 'envoy' (expected: one of direct, sidecar, mesh, haproxy, haproxy-mtls, nginx)");
+    }
+
+    @Test
+    void aTinyDirectRunWritesTheReport(@TempDir Path out) throws Exception {
+        CommandLine cl = Cli.commandLine(new BenchMain());
+        int code = cl.execute("bench", "direct", "--rate", "100", "--duration", "1s", "--warmup", "0s",
+                "--max-duration", "500ms", "--connections", "2", "--no-pin", "--out", out.toString());
+
+        assertThat(code).isZero();
+        assertThat(Files.readString(out.resolve("report.md"))).contains("| direct | 100 | 100 |");
+        assertThat(out.resolve("latency-100rps.svg")).exists();
+        assertThat(out.resolve("direct-100rps.hgrm")).exists();
+        assertThat(out.resolve("direct-max.hgrm")).exists();
+    }
+}

@@ -1,0 +1,137 @@
+package dev.trellis.bench.report;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.trellis.bench.load.Latencies;
+import dev.trellis.bench.load.LoadResult;
+import dev.trellis.bench.report.ScenarioResult.MaxResult;
+import dev.trellis.bench.report.ScenarioResult.RateResult;
+import dev.trellis.bench.run.BenchRunner;
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import javax.xml.parsers.DocumentBuilderFactory;
+import org.HdrHistogram.Histogram;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.w3c.dom.Document;
+
+/** The Markdown report, the SVG plot and the files a run writes, from known histograms. */
+class ReportTest {
+    private static final long US = TimeUnit.MICROSECONDS.toNanos(1);
+
+    /** 1000 values: 990 at {@code base}, 10 at {@code tail}. */
+    private static Histogram histogram(long base, long tail) {
+        Histogram h = Latencies.newHistogram();
+        h.recordValueWithCount(base, 990);
+        h.recordValueWithCount(tail, 10);
+        return h;
+    }
+
+    private static LoadResult load(int rate, Histogram h, long errors, Map<String, Long> kinds) {
+        return new LoadResult(rate, h, h.copy(), h.getTotalCount(), errors, kinds, Duration.ofSeconds(1));
+    }
+
+    private static RunInfo run() {
+        Map<String, String> machine = new LinkedHashMap<>();
+        machine.put("CPU", "Test CPU");
+        machine.put("JVM", "Test VM 17");
+        return new RunInfo("./trellis bench direct haproxy --duration 1s", Instant.parse("2026-01-01T00:00:00Z"),
+                Instant.parse("2026-01-01T00:01:00Z"), "http1", List.of(1000), Duration.ofSeconds(5), Duration.ofSeconds(1),
+                Duration.ofSeconds(1), 16, 1024, 1, machine, "Pinned with taskset: generator on CPU 0, proxies on CPU 1.",
+                List.of());
+    }
+
+    private static List<ScenarioResult> results() {
+        ScenarioResult direct = new ScenarioResult("direct", "client -> echo", ScenarioResult.Status.MEASURED, null,
+                List.of(new RateResult(1000, load(1000, histogram(100 * US, 400 * US), 0, Map.of()), null, null)),
+                new MaxResult(load(0, histogram(50 * US, 100 * US), 0, Map.of()), 1, null), null, List.of());
+        ScenarioResult haproxy = new ScenarioResult("haproxy", "client -> HAProxy -> echo", ScenarioResult.Status.MEASURED, null,
+                List.of(new RateResult(1000, load(1000, histogram(300 * US, 800 * US), 2, Map.of("HTTP 503", 2L)), 0.25, 20L << 20)),
+                new MaxResult(load(0, histogram(80 * US, 200 * US), 0, Map.of()), 1, 0.5), 30L << 20, List.of("haproxy"));
+        ScenarioResult sidecar = ScenarioResult.skipped("sidecar", "client -> sidecar -> echo",
+                "the Trellis sidecar is not available yet in this build (exit 2)");
+        return List.of(direct, sidecar, haproxy);
+    }
+
+    @Test
+    void tableShowsPercentilesAddedLatencyAndProxyFigures() {
+        String md = Report.markdown(run(), results());
+
+        assertThat(md).contains("./trellis bench direct haproxy --duration 1s");
+        assertThat(md).contains("| direct | 1000 | 1,000 | 0.100 | 0.100 | 0.100 | 0.400 | 0.400 | - | - | - | - | 0 |");
+        // haproxy p50 300 us vs direct 100 us: +0.200 ms, 3x; p99 300 us vs 100 us (99% sits at the base value)
+        assertThat(md).contains("| haproxy | 1000 | 1,000 | 0.300 | 0.300 | 0.300 | 0.800 | 0.800 | +0.200 (3.00x) | +0.200 (3.00x) | 0.250 | 20.0 | 2 |");
+        // max throughput: 1000 requests in 1 s; 0.5 CPU s over 1000 requests = 0.5 s per 1000, 2000 per CPU-second
+        assertThat(md).contains("| haproxy | 1,000 | 1.00x | 0.080 | 0.080 | 0.500 | 2,000 | 30.0 | 0 |");
+        assertThat(md).contains("- **sidecar** skipped: the Trellis sidecar is not available yet in this build (exit 2)");
+        assertThat(md).contains("- haproxy at 1000 rps: HTTP 503: 2");
+        assertThat(md).contains("mesh vs haproxy-mtls").contains("not known from this run");
+        assertThat(md).contains("![latency by percentile at 1000 rps](latency-1000rps.svg)");
+        assertThat(md).contains("| CPU | Test CPU |").contains("| CPU placement | Pinned with taskset");
+        assertThat(md).contains("coordinated-omission correction");
+    }
+
+    @Test
+    void goalsCompareMeshWithHaproxyMtls() {
+        ScenarioResult mesh = new ScenarioResult("mesh", "mesh", ScenarioResult.Status.MEASURED, null,
+                List.of(new RateResult(1000, load(1000, histogram(200 * US, 900 * US), 0, Map.of()), 0.4, 100L << 20)),
+                new MaxResult(load(0, histogram(100 * US, 200 * US), 0, Map.of()), 1, 0.2), 50L << 20, List.of("a", "b"));
+        ScenarioResult peer = new ScenarioResult("haproxy-mtls", "haproxy-mtls", ScenarioResult.Status.MEASURED, null,
+                List.of(new RateResult(1000, load(1000, histogram(250 * US, 700 * US), 0, Map.of()), 0.4, 40L << 20)),
+                new MaxResult(load(0, histogram(100 * US, 200 * US), 0, Map.of()), 1, 0.4), 20L << 20, List.of("a", "b"));
+
+        String goals = Report.goals(run(), List.of(mesh, peer));
+
+        assertThat(goals).contains("p50 at 1000 rps: mesh 0.200 ms, haproxy-mtls 0.250 ms: met.");
+        assertThat(goals).contains("p99 at 1000 rps: mesh 0.200 ms, haproxy-mtls 0.250 ms: met.");
+        assertThat(goals).contains("mesh 5,000, haproxy-mtls 2,500: met.");
+        // mesh RSS is two sidecars: 100 MiB / 2
+        assertThat(goals).contains("sidecar RSS at 1000 rps: 50.0 MiB (goal: under 64 MiB): met.");
+    }
+
+    @Test
+    void plotIsAnSvgWithOneLinePerScenarioAndALogPercentileAxis() throws Exception {
+        Map<String, Histogram> series = new LinkedHashMap<>();
+        series.put("direct", histogram(100 * US, 400 * US));
+        series.put("haproxy", histogram(300 * US, 800 * US));
+        String svg = LatencyPlot.svg("Latency at 1000 rps <http1>", series);
+
+        Document doc = DocumentBuilderFactory.newInstance().newDocumentBuilder()
+                .parse(new ByteArrayInputStream(svg.getBytes(StandardCharsets.UTF_8)));
+        assertThat(doc.getDocumentElement().getTagName()).isEqualTo("svg");
+        assertThat(doc.getElementsByTagName("polyline").getLength()).isEqualTo(2);
+        assertThat(svg).contains(">90%<", ">99%<", ">99.9%<", "&lt;http1&gt;", ">direct<", ">haproxy<", "log scale");
+    }
+
+    @Test
+    void percentileLabelsAndTicks() {
+        assertThat(LatencyPlot.percentileLabel(0)).isEqualTo("0%");
+        assertThat(LatencyPlot.percentileLabel(1)).isEqualTo("90%");
+        assertThat(LatencyPlot.percentileLabel(2)).isEqualTo("99%");
+        assertThat(LatencyPlot.percentileLabel(4)).isEqualTo("99.99%");
+        assertThat(LatencyPlot.label(0.05)).isEqualTo("0.05");
+        assertThat(LatencyPlot.label(500)).isEqualTo("500");
+    }
+
+    @Test
+    void writesReportPlotsAndHistograms(@TempDir Path dir) throws Exception {
+        BenchRunner.write(dir, run(), results());
+
+        assertThat(dir.resolve("report.md")).exists();
+        assertThat(dir.resolve("latency-1000rps.svg")).exists();
+        assertThat(Files.readString(dir.resolve("haproxy-1000rps.hgrm")))
+                .contains("Value     Percentile TotalCount")
+                .contains("#[Max     =        0.800");
+        assertThat(dir.resolve("haproxy-1000rps-uncorrected.hgrm")).exists();
+        assertThat(dir.resolve("direct-max.hgrm")).exists();
+        assertThat(dir.resolve("sidecar-1000rps.hgrm")).doesNotExist();
+    }
+}
