@@ -179,7 +179,7 @@ public final class Http1ServerConnection extends ChannelDuplexHandler implements
         headRequest = r.method().equals(HttpMethod.HEAD);
         boolean hasBody = HttpUtil.isTransferEncodingChunked(r) || HttpUtil.getContentLength(r, 0L) > 0;
         boolean endStream = !hasBody && !upgrade;
-        skipEmptyLast = endStream;
+        skipEmptyLast = endStream || upgrade;
         receivingBody = !endStream;
         chunkedResponse = false;
         responseInProgress = true;

@@ -155,7 +155,11 @@ final class Http1Connection extends ChannelDuplexHandler implements UpstreamStre
             return;
         }
         if (tunnel) {
-            l.onData((ByteBuf) msg, false);
+            if (msg instanceof ByteBuf b) {
+                l.onData(b, false);
+            } else {
+                ReferenceCountUtil.release(msg);
+            }
             return;
         }
         if (msg instanceof HttpResponse r) {
