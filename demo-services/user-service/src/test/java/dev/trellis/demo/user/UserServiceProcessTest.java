@@ -32,27 +32,12 @@ class UserServiceProcessTest {
     void sigtermFinishesInFlightRequestsFlushesTheOutboxAndLosesNoEvent() throws Exception {
         try (NotificationServiceApp notifications = NotificationServiceApp.start(
                 NotificationServiceConfig.defaults(dir.resolve("notifications")), Clock.systemUTC())) {
-            Path portsFile = dir.resolve("ports.json");
-            Path stderr = dir.resolve("user-service.err");
-            Process process = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-Xmx256m", "-XX:TieredStopAtLevel=1",
-                    // the service's own JSON logging instead of the quiet test config
-                    "-Dlogback.configurationFile=logback.xml",
-                    "-cp", System.getProperty("java.class.path"),
-                    UserServiceMain.class.getName(),
-                    "--host", "127.0.0.1", "--port", "0", "--grpc-port", "0",
-                    "--data-dir", dir.resolve("users").toString(),
-                    "--notification-url", "http://127.0.0.1:" + notifications.port(),
-                    "--retry-base", "20ms", "--retry-max", "200ms",
-                    "--ports-file", portsFile.toString())
-                    .redirectErrorStream(false)
-                    .redirectOutput(dir.resolve("user-service.out").toFile())
-                    .redirectError(stderr.toFile())
-                    .start();
+            Service service = startUserService(dir, "user-service", notifications.port(),
+                    "--data-dir", dir.resolve("users").toString());
+            Process process = service.process();
+            Path stderr = service.stderr();
             try {
-                await().atMost(Duration.ofSeconds(60)).until(() -> Files.exists(portsFile) || !process.isAlive());
-                assertThat(process.isAlive()).as("process alive; stderr: %s", read(stderr)).isTrue();
-                int port = MAPPER.readTree(Files.readString(portsFile)).get("http").asInt();
+                int port = service.port();
                 TestHttp http = new TestHttp(port);
                 assertThat(http.get("/ready").status()).isEqualTo(200);
 
@@ -112,6 +97,89 @@ class UserServiceProcessTest {
                 assertThat(lines).anySatisfy(l -> assertThat(l.get("message").asText()).startsWith("user-service stopped in"));
             } finally {
                 process.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    /** A user-service process and its REST port. */
+    record Service(Process process, int port, int grpcPort, Path stderr) {}
+
+    static Service startUserService(Path dir, String name, int notificationPort, String... extra) throws Exception {
+        Path portsFile = dir.resolve(name + ".ports.json");
+        Path stderr = dir.resolve(name + ".err");
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx256m", "-XX:TieredStopAtLevel=1",
+                // the service's own JSON logging instead of the quiet test config
+                "-Dlogback.configurationFile=logback.xml",
+                "-cp", System.getProperty("java.class.path"),
+                UserServiceMain.class.getName(),
+                "--host", "127.0.0.1", "--port", "0", "--grpc-port", "0",
+                "--notification-url", "http://127.0.0.1:" + notificationPort,
+                "--retry-base", "20ms", "--retry-max", "200ms",
+                "--ports-file", portsFile.toString()));
+        command.addAll(List.of(extra));
+        Process process = new ProcessBuilder(command)
+                .redirectOutput(dir.resolve(name + ".out").toFile())
+                .redirectError(stderr.toFile())
+                .start();
+        await().atMost(Duration.ofSeconds(60)).until(() -> Files.exists(portsFile) || !process.isAlive());
+        assertThat(process.isAlive()).as("%s alive; stderr: %s", name, read(stderr)).isTrue();
+        JsonNode ports = MAPPER.readTree(Files.readString(portsFile));
+        return new Service(process, ports.get("http").asInt(), ports.get("grpc").asInt(), stderr);
+    }
+
+    static void stop(Service s) throws InterruptedException {
+        s.process().destroy(); // SIGTERM
+        assertThat(s.process().waitFor(60, TimeUnit.SECONDS)).as("exited after SIGTERM").isTrue();
+        assertThat(s.process().exitValue()).isEqualTo(143);
+    }
+
+    @Test
+    void twoInstancesSharingOneDataDirServeEachOthersUsersAcrossARestart() throws Exception {
+        Path data = dir.resolve("shared-users");
+        try (NotificationServiceApp notifications = NotificationServiceApp.start(
+                NotificationServiceConfig.defaults(dir.resolve("notifications")), Clock.systemUTC())) {
+            Service a = startUserService(dir, "a", notifications.port(), "--data-dir", data.toString(), "--shared-db");
+            Service b = startUserService(dir, "b", notifications.port(), "--data-dir", data.toString(), "--shared-db");
+            Service a2 = null;
+            try {
+                TestHttp httpA = new TestHttp(a.port());
+                TestHttp httpB = new TestHttp(b.port());
+                List<String> ids = new ArrayList<>();
+                for (int i = 0; i < 6; i++) {
+                    TestHttp via = i % 2 == 0 ? httpA : httpB;
+                    TestHttp other = i % 2 == 0 ? httpB : httpA;
+                    TestHttp.Reply r = via.post("/users", TestHttp.json(Map.of("name", "s" + i, "email", "s" + i + "@example.com")));
+                    assertThat(r.status()).isEqualTo(201);
+                    String id = r.body().get("id").asText();
+                    ids.add(id);
+                    assertThat(other.get("/users/" + id).status()).isEqualTo(200);
+                }
+
+                stop(a); // the instance whose process served the database to the other
+                for (int i = 6; i < 10; i++) {
+                    TestHttp.Reply r = httpB.post("/users", TestHttp.json(Map.of("name", "s" + i, "email", "s" + i + "@example.com")));
+                    assertThat(r.status()).isEqualTo(201);
+                    ids.add(r.body().get("id").asText());
+                }
+                a2 = startUserService(dir, "a2", notifications.port(), "--data-dir", data.toString(), "--shared-db");
+                TestHttp httpA2 = new TestHttp(a2.port());
+                for (String id : ids) {
+                    assertThat(httpA2.get("/users/" + id).status()).isEqualTo(200);
+                }
+                assertThat(httpA2.get("/users?limit=100").body().get("items")).hasSize(10);
+
+                await().atMost(Duration.ofSeconds(60)).until(() -> notifications.store().list(null, 1000).size() >= ids.size());
+                assertThat(notifications.store().list(null, 1000)).extracting(n -> n.userId())
+                        .containsExactlyInAnyOrderElementsOf(ids);
+                stop(b);
+                stop(a2);
+            } finally {
+                a.process().destroyForcibly();
+                b.process().destroyForcibly();
+                if (a2 != null) {
+                    a2.process().destroyForcibly();
+                }
             }
         }
     }
