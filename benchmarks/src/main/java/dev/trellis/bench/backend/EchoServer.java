@@ -3,6 +3,7 @@ package dev.trellis.bench.backend;
 import dev.trellis.bench.load.Transports;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
@@ -34,11 +35,19 @@ public final class EchoServer implements AutoCloseable {
                 .childHandler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel c) {
-                        c.pipeline().addLast(new ProtocolDetector(MAX_BODY));
+                        c.pipeline().addLast(connectionHandler());
                     }
                 })
                 .bind(address).sync().channel();
         return new EchoServer(ch);
+    }
+
+    /**
+     * The handler an accepted connection starts with: it detects HTTP/1.1 or h2c and installs the
+     * echo pipeline. Public so microbenchmarks can drive the backend on an {@code EmbeddedChannel}.
+     */
+    public static ChannelHandler connectionHandler() {
+        return new ProtocolDetector(MAX_BODY);
     }
 
     public InetSocketAddress address() {
