@@ -43,7 +43,19 @@ public final class SnapshotPublisher {
     private long windowStartNanos;
     private boolean scheduled;
 
-    private record NodeState(ProxyNode node, XdsResources resources, String lds, String rds, String cds, String eds) {}
+    private record NodeState(ProxyNode node, Translator.OutboundKey key, XdsResources outbound, XdsResources resources,
+                             String lds, String rds, String cds, String eds, NodeSnapshot snapshot) {}
+
+    /** An outbound translation and the inputs it was made from. */
+    private record Computed(long registryGeneration, long policyRevision, XdsResources resources) {}
+
+    /** Outbound translations by key, valid while the registry generation and policy revision match. */
+    private final Map<Translator.OutboundKey, Computed> outboundCache = new java.util.HashMap<>();
+    /** SnapshotResources by the identity of the resource map they were made from (shared maps share them). */
+    private Map<Map<String, ?>, io.envoyproxy.controlplane.cache.SnapshotResources<?>> resourcesByMap =
+            new java.util.IdentityHashMap<>();
+    private Map<com.google.protobuf.Message, io.envoyproxy.controlplane.cache.VersionedResource<?>> versioned =
+            new java.util.IdentityHashMap<>();
 
     public SnapshotPublisher(Registry registry, Supplier<MeshPolicy> policy, ProxyTracker tracker,
                              ScheduledExecutorService executor, Duration debounce, MeterRegistry meters) {
@@ -87,7 +99,8 @@ public final class SnapshotPublisher {
         synchronized (this) {
             NodeState prev = nodes.get(node.id());
             if (prev != null && prev.node().equals(node)) return;
-            publish(node, prev, System.nanoTime());
+            long gen = registry.generation();
+            publish(node, prev, System.nanoTime(), policy.get(), registry.byService(), gen);
         }
     }
 
@@ -109,9 +122,16 @@ public final class SnapshotPublisher {
         int pushed = 0;
         try {
             synchronized (this) {
+                MeshPolicy p = policy.get();
+                long gen = registry.generation();
+                Map<String, List<ServiceInstance>> byService = registry.byService();
+                // forget what no node uses any more; keep the rest for identity reuse within this push
+                resourcesByMap = new java.util.IdentityHashMap<>();
+                versioned = new java.util.IdentityHashMap<>();
                 for (NodeState s : List.copyOf(nodes.values())) {
-                    if (publish(s.node(), s, start)) pushed++;
+                    if (publish(s.node(), s, start, p, byService, gen)) pushed++;
                 }
+                outboundCache.keySet().retainAll(nodes.values().stream().map(NodeState::key).toList());
             }
         } catch (RuntimeException e) {
             log.error("xDS push failed", e);
@@ -122,27 +142,91 @@ public final class SnapshotPublisher {
         }
     }
 
-    /** Recomputes one node; returns true when its snapshot changed. Caller holds the lock. */
-    private boolean publish(ProxyNode node, NodeState prev, long changeStart) {
+    /**
+     * Recomputes one node; returns true when its snapshot changed. Caller holds the lock. The
+     * outbound part is translated once per key and push ({@code memo}), and each resource equal to
+     * the one already published keeps that instance, so comparing a node's maps is mostly identity
+     * checks even with thousands of proxies.
+     */
+    private boolean publish(ProxyNode node, NodeState prev, long changeStart, MeshPolicy p,
+                            Map<String, List<ServiceInstance>> byService, long generation) {
         ServiceInstance self = node.type() == ProxyNode.Type.PROXYLESS ? null : registry.byNodeId(node.id());
-        XdsResources r = Translator.translate(node, self, policy.get(), registry.byService());
-        if (prev != null && prev.resources().equals(r) && prev.node().equals(node)) return false;
+        Translator.OutboundKey key = Translator.OutboundKey.of(node, self);
+        Computed c = outboundCache.get(key);
+        if (c == null || c.registryGeneration() != generation || c.policyRevision() != p.revision()) {
+            XdsResources fresh = canonical(Translator.outbound(key, p, byService), c != null ? c.resources() : published(key));
+            c = new Computed(generation, p.revision(), fresh);
+            outboundCache.put(key, c);
+        }
+        XdsResources out = c.resources();
+        XdsResources r = Translator.merge(out, Translator.inbound(node, self, p));
+        if (prev != null && prev.resources().equals(r) && prev.node().equals(node)) {
+            if (prev.outbound() != out) nodes.put(node.id(), new NodeState(node, key, out, prev.resources(),
+                    prev.lds(), prev.rds(), prev.cds(), prev.eds(), prev.snapshot()));
+            return false;
+        }
         String lds = next(prev == null ? null : prev.lds(), prev == null ? null : prev.resources().listeners(), r.listeners());
         String rds = next(prev == null ? null : prev.rds(), prev == null ? null : prev.resources().routes(), r.routes());
         String cds = next(prev == null ? null : prev.cds(), prev == null ? null : prev.resources().clusters(), r.clusters());
         String eds = next(prev == null ? null : prev.eds(), prev == null ? null : prev.resources().endpoints(), r.endpoints());
-        nodes.put(node.id(), new NodeState(node, r, lds, rds, cds, eds));
+        NodeSnapshot snap = new NodeSnapshot(
+                resources(prev == null ? null : prev.snapshot().clusters(), prev == null ? null : prev.resources().clusters(), r.clusters(), cds),
+                resources(prev == null ? null : prev.snapshot().endpoints(), prev == null ? null : prev.resources().endpoints(), r.endpoints(), eds),
+                resources(prev == null ? null : prev.snapshot().listeners(), prev == null ? null : prev.resources().listeners(), r.listeners(), lds),
+                resources(prev == null ? null : prev.snapshot().routes(), prev == null ? null : prev.resources().routes(), r.routes(), rds));
+        nodes.put(node.id(), new NodeState(node, key, out, r, lds, rds, cds, eds, snap));
         if (prev == null || !lds.equals(prev.lds())) tracker.changePushed(node.id(), Resources.V3.LISTENER_TYPE_URL, lds, changeStart);
         if (prev == null || !rds.equals(prev.rds())) tracker.changePushed(node.id(), Resources.V3.ROUTE_TYPE_URL, rds, changeStart);
         if (prev == null || !cds.equals(prev.cds())) tracker.changePushed(node.id(), Resources.V3.CLUSTER_TYPE_URL, cds, changeStart);
         if (prev == null || !eds.equals(prev.eds())) tracker.changePushed(node.id(), Resources.V3.ENDPOINT_TYPE_URL, eds, changeStart);
-        cache.setSnapshot(node.id(), Snapshot.create(
-                r.clusters().values(), cds,
-                r.endpoints().values(), eds,
-                r.listeners().values(), lds,
-                r.routes().values(), rds,
-                List.of(), "0"));
+        cache.setSnapshot(node.id(), snap);
         return true;
+    }
+
+    /**
+     * The cache's view of one type: the previous object when the type did not change, else one
+     * shared by every node whose map is the same instance, with each resource hashed once.
+     */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private <T extends com.google.protobuf.Message> io.envoyproxy.controlplane.cache.SnapshotResources<T> resources(
+            io.envoyproxy.controlplane.cache.SnapshotResources<T> prevResources, Map<String, T> prevMap,
+            Map<String, T> map, String version) {
+        if (prevResources != null && prevMap == map) return prevResources;
+        if (prevResources != null && prevResources.version().equals(version)) return prevResources;
+        return (io.envoyproxy.controlplane.cache.SnapshotResources<T>) resourcesByMap.computeIfAbsent(map, m -> {
+            List<io.envoyproxy.controlplane.cache.VersionedResource<T>> vr = new java.util.ArrayList<>(map.size());
+            for (T res : map.values()) {
+                vr.add((io.envoyproxy.controlplane.cache.VersionedResource<T>)
+                        versioned.computeIfAbsent(res, x -> io.envoyproxy.controlplane.cache.VersionedResource.create(x)));
+            }
+            return io.envoyproxy.controlplane.cache.SnapshotResources.create(vr, names -> version);
+        });
+    }
+
+    /** The outbound resources currently published for some node with {@code key}, or null. */
+    private XdsResources published(Translator.OutboundKey key) {
+        for (NodeState s : nodes.values()) {
+            if (s.key().equals(key)) return s.outbound();
+        }
+        return null;
+    }
+
+    /** {@code fresh}, reusing the instances of {@code old} for every resource that did not change. */
+    private static XdsResources canonical(XdsResources fresh, XdsResources old) {
+        if (old == null) return fresh;
+        if (old.equals(fresh)) return old;
+        return new XdsResources(reuse(fresh.listeners(), old.listeners()), reuse(fresh.routes(), old.routes()),
+                reuse(fresh.clusters(), old.clusters()), reuse(fresh.endpoints(), old.endpoints()));
+    }
+
+    private static <T> Map<String, T> reuse(Map<String, T> fresh, Map<String, T> old) {
+        if (fresh.equals(old)) return old;
+        Map<String, T> m = new java.util.TreeMap<>();
+        fresh.forEach((name, res) -> {
+            T o = old.get(name);
+            m.put(name, o != null && o.equals(res) ? o : res);
+        });
+        return m;
     }
 
     private String next(String prevVersion, Map<String, ?> before, Map<String, ?> after) {

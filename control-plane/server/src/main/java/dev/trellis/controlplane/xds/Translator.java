@@ -115,9 +115,25 @@ public final class Translator {
      */
     public static XdsResources translate(ProxyNode node, ServiceInstance self, MeshPolicy policy,
                                          Map<String, List<ServiceInstance>> instances) {
-        boolean proxyless = node.type() == ProxyNode.Type.PROXYLESS;
-        List<String> declared = self != null && !self.upstreams().isEmpty() ? self.upstreams() : node.upstreams();
-        Set<String> scope = scope(declared, policy, instances);
+        return merge(outbound(OutboundKey.of(node, self), policy, instances), inbound(node, self, policy));
+    }
+
+    /**
+     * What decides a proxy's outbound resources: many proxies share one key (and so one
+     * translation per push).
+     */
+    public record OutboundKey(boolean proxyless, List<String> declared, int outboundPort) {
+        public static OutboundKey of(ProxyNode node, ServiceInstance self) {
+            boolean proxyless = node.type() == ProxyNode.Type.PROXYLESS;
+            List<String> declared = self != null && !self.upstreams().isEmpty() ? self.upstreams() : node.upstreams();
+            return new OutboundKey(proxyless, List.copyOf(new TreeSet<>(declared)), proxyless ? 0 : node.outboundPort());
+        }
+    }
+
+    /** Everything a proxy with {@code key} needs to call its upstreams. */
+    public static XdsResources outbound(OutboundKey key, MeshPolicy policy, Map<String, List<ServiceInstance>> instances) {
+        boolean proxyless = key.proxyless();
+        Set<String> scope = scope(key.declared(), policy, instances);
 
         Map<String, Listener> listeners = new TreeMap<>();
         Map<String, RouteConfiguration> routes = new TreeMap<>();
@@ -145,7 +161,6 @@ public final class Translator {
                 }
             }
             routeList.add(defaultRoute(spec, svc, proxyless));
-            clusterNames.add(clusterName(svc, Map.of()));
             // destinations may reach other services and subsets: each gets its own EDS cluster
             for (RouteSpec r : rs) {
                 for (RouteRule rule : r.rules()) {
@@ -168,17 +183,38 @@ public final class Translator {
         }
         if (!proxyless) {
             routes.put(OUTBOUND, RouteConfiguration.newBuilder().setName(OUTBOUND).addAllVirtualHosts(vhosts).build());
-            listeners.put(OUTBOUND, outboundListener(node, anyFault));
-            int appPort = self != null && self.appPort() > 0 ? self.appPort() : node.appPort();
-            if (node.type() == ProxyNode.Type.SIDECAR && appPort > 0) {
-                String svc = node.service();
-                int inboundPort = self != null ? self.inboundPort() : node.inboundPort();
-                String protocol = self != null ? self.protocol() : policy.serviceOrDefault(svc).protocol().name();
-                clusters.put(inboundClusterName(svc), inboundCluster(svc, appPort, protocol));
-                listeners.put(INBOUND, inboundListener(svc, inboundPort, protocol));
-            }
+            listeners.put(OUTBOUND, outboundListener(key.outboundPort(), anyFault));
         }
         return new XdsResources(listeners, routes, clusters, endpoints);
+    }
+
+    /** The inbound listener and cluster of a registered sidecar with an app port; empty otherwise. */
+    public static XdsResources inbound(ProxyNode node, ServiceInstance self, MeshPolicy policy) {
+        int appPort = self != null && self.appPort() > 0 ? self.appPort() : node.appPort();
+        if (node.type() != ProxyNode.Type.SIDECAR || appPort <= 0) {
+            return new XdsResources(Map.of(), Map.of(), Map.of(), Map.of());
+        }
+        String svc = node.service();
+        int inboundPort = self != null ? self.inboundPort() : node.inboundPort();
+        String protocol = self != null ? self.protocol() : policy.serviceOrDefault(svc).protocol().name();
+        return new XdsResources(Map.of(INBOUND, inboundListener(svc, inboundPort, protocol)), Map.of(),
+                Map.of(inboundClusterName(svc), inboundCluster(svc, appPort, protocol)), Map.of());
+    }
+
+    /** Both sets of resources in one (names never overlap: inbound ones are prefixed {@code inbound}). */
+    public static XdsResources merge(XdsResources a, XdsResources b) {
+        if (b.listeners().isEmpty() && b.routes().isEmpty() && b.clusters().isEmpty() && b.endpoints().isEmpty()) {
+            return a;
+        }
+        return new XdsResources(union(a.listeners(), b.listeners()), union(a.routes(), b.routes()),
+                union(a.clusters(), b.clusters()), union(a.endpoints(), b.endpoints()));
+    }
+
+    private static <T> Map<String, T> union(Map<String, T> a, Map<String, T> b) {
+        if (b.isEmpty()) return a;
+        Map<String, T> m = new TreeMap<>(a);
+        m.putAll(b);
+        return m;
     }
 
     private static Set<String> scope(List<String> declared, MeshPolicy policy,
@@ -460,7 +496,7 @@ public final class Translator {
                 .setApiListener(ApiListener.newBuilder().setApiListener(Any.pack(hcm))).build();
     }
 
-    private static Listener outboundListener(ProxyNode node, boolean fault) {
+    private static Listener outboundListener(int port, boolean fault) {
         HttpConnectionManager.Builder hcm = HttpConnectionManager.newBuilder()
                 .setStatPrefix("outbound_http")
                 .setRds(Rds.newBuilder().setConfigSource(ADS).setRouteConfigName(OUTBOUND));
@@ -469,7 +505,7 @@ public final class Translator {
         }
         hcm.addHttpFilters(routerFilter());
         return Listener.newBuilder().setName(OUTBOUND)
-                .setAddress(address("127.0.0.1", node.outboundPort()))
+                .setAddress(address("127.0.0.1", port))
                 .setTrafficDirection(TrafficDirection.OUTBOUND)
                 .addFilterChains(FilterChain.newBuilder().addFilters(Filter.newBuilder().setName(HCM)
                         .setTypedConfig(Any.pack(hcm.build()))))
