@@ -48,8 +48,13 @@ public final class NotificationServiceMain implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        NotificationServiceConfig config = new NotificationServiceConfig(host, port, dataDir, sharedDb, drainDelay,
-                shutdownTimeout, threads, portsFile);
+        NotificationServiceConfig config;
+        try {
+            config = new NotificationServiceConfig(host, port, dataDir, sharedDb, drainDelay, shutdownTimeout, threads, portsFile);
+        } catch (IllegalArgumentException e) {
+            System.err.println("notification-service: " + e.getMessage());
+            return 2;
+        }
         NotificationServiceApp app;
         try {
             app = NotificationServiceApp.start(config, Clock.systemUTC());

@@ -20,7 +20,13 @@ public record UserServiceConfig(String host, int httpPort, int grpcPort, Path da
             throw new IllegalArgumentException("cache size: " + cacheSize + " (expected: >= 0)");
         }
         checkPositive("cache ttl", cacheTtl);
+        checkPositive("retry base", backoffBase);
+        if (backoffMax.compareTo(backoffBase) < 0) {
+            throw new IllegalArgumentException("retry max: " + backoffMax.toMillis() + "ms (expected: >= retry base "
+                    + backoffBase.toMillis() + "ms)");
+        }
         checkPositive("delivery timeout", deliveryTimeout);
+        checkPositive("relay lease", relayLease);
         checkPositive("shutdown timeout", shutdownTimeout);
         if (drainDelay.isNegative()) {
             throw new IllegalArgumentException("drain delay: " + drainDelay.toMillis() + "ms (expected: >= 0)");

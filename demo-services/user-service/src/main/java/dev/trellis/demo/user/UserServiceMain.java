@@ -72,9 +72,18 @@ public final class UserServiceMain implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        URI url = notificationUrl == null || notificationUrl.isBlank() ? null : URI.create(notificationUrl.trim());
-        UserServiceConfig config = new UserServiceConfig(host, port, grpcPort, dataDir, sharedDb, url, cacheTtl, cacheSize,
-                retryBase, retryMax, deliveryTimeout, Duration.ofSeconds(10), drainDelay, shutdownTimeout, threads, portsFile);
+        UserServiceConfig config;
+        try {
+            URI url = notificationUrl == null || notificationUrl.isBlank() ? null : URI.create(notificationUrl.trim());
+            if (url != null && (url.getHost() == null || !(url.getScheme().equals("http") || url.getScheme().equals("https")))) {
+                throw new IllegalArgumentException("notification-service URL: '" + notificationUrl + "' (expected: http://host:port)");
+            }
+            config = new UserServiceConfig(host, port, grpcPort, dataDir, sharedDb, url, cacheTtl, cacheSize,
+                    retryBase, retryMax, deliveryTimeout, Duration.ofSeconds(10), drainDelay, shutdownTimeout, threads, portsFile);
+        } catch (IllegalArgumentException e) {
+            System.err.println("user-service: " + e.getMessage());
+            return 2;
+        }
         UserServiceApp app;
         try {
             app = UserServiceApp.start(config, Clock.systemUTC());
