@@ -197,7 +197,8 @@ public final class Translator {
         String svc = node.service();
         int inboundPort = self != null ? self.inboundPort() : node.inboundPort();
         String protocol = self != null ? self.protocol() : policy.serviceOrDefault(svc).protocol().name();
-        return new XdsResources(Map.of(INBOUND, inboundListener(svc, inboundPort, protocol)), Map.of(),
+        return new XdsResources(Map.of(INBOUND, inboundListener(svc, inboundPort, protocol,
+                AccessPolicies.filters(svc, policy))), Map.of(),
                 Map.of(inboundClusterName(svc), inboundCluster(svc, appPort, protocol)), Map.of());
     }
 
@@ -512,7 +513,7 @@ public final class Translator {
                 .build();
     }
 
-    private static Listener inboundListener(String svc, int port, String protocol) {
+    private static Listener inboundListener(String svc, int port, String protocol, List<HttpFilter> rbac) {
         Filter filter;
         if ("tcp".equalsIgnoreCase(protocol)) {
             filter = Filter.newBuilder().setName("envoy.filters.network.tcp_proxy").setTypedConfig(Any.pack(
@@ -526,7 +527,8 @@ public final class Translator {
                                             .setTimeout(pb(Duration.ZERO)))))
                     .build();
             filter = Filter.newBuilder().setName(HCM).setTypedConfig(Any.pack(HttpConnectionManager.newBuilder()
-                    .setStatPrefix("inbound_http").setRouteConfig(rc).addHttpFilters(routerFilter()).build())).build();
+                    .setStatPrefix("inbound_http").setRouteConfig(rc).addAllHttpFilters(rbac)
+                    .addHttpFilters(routerFilter()).build())).build();
         }
         return Listener.newBuilder().setName(INBOUND)
                 .setAddress(address("0.0.0.0", port))

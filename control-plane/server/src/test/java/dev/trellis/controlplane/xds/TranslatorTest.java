@@ -147,4 +147,42 @@ class TranslatorTest {
         assertThat(Translator.translate(node("sidecar~web~w1", null), null, policy(), REGISTRY))
                 .isEqualTo(Translator.translate(node("sidecar~web~w1", null), null, policy(), REGISTRY));
     }
+
+    @Test
+    void accessPolicyBecomesDenyThenAllowRbacOnTheInboundListener() throws Exception {
+        MeshPolicy p = PolicyValidator.validate(PolicyParser.parse("""
+                kind: MeshConfig
+                name: mesh
+                spec: {trustDomain: example.org}
+                ---
+                kind: AccessPolicy
+                name: users
+                spec:
+                  default: deny
+                  rules:
+                    - {action: deny, from: [web], paths: [/admin*]}
+                    - {action: allow, from: [web, gateway], methods: [GET, POST]}
+                """, "test", "api"), 1);
+        ServiceInstance self = users("u1", "v1", true);
+        XdsResources r = Translator.translate(node("sidecar~users~u1", null), self, p, REGISTRY);
+        HttpConnectionManager hcm = r.listeners().get("inbound").getFilterChains(0).getFilters(0).getTypedConfig()
+                .unpack(HttpConnectionManager.class);
+        assertThat(hcm.getHttpFiltersList()).extracting(f -> f.getName())
+                .containsExactly("envoy.filters.http.rbac", "envoy.filters.http.rbac", "envoy.filters.http.router");
+        var deny = hcm.getHttpFilters(0).getTypedConfig()
+                .unpack(io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.class).getRules();
+        var allow = hcm.getHttpFilters(1).getTypedConfig()
+                .unpack(io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.class).getRules();
+        assertThat(deny.getAction()).isEqualTo(io.envoyproxy.envoy.config.rbac.v3.RBAC.Action.DENY);
+        assertThat(deny.getPoliciesOrThrow("deny-0").getPrincipals(0).getOrIds().getIds(0).getAuthenticated()
+                .getPrincipalName().getExact()).isEqualTo("spiffe://example.org/ns/default/sa/web");
+        assertThat(deny.getPoliciesOrThrow("deny-0").getPermissions(0).getAndRules().getRules(0).getOrRules()
+                .getRules(0).getUrlPath().getPath().getPrefix()).isEqualTo("/admin");
+        assertThat(allow.getAction()).isEqualTo(io.envoyproxy.envoy.config.rbac.v3.RBAC.Action.ALLOW);
+        assertThat(allow.getPoliciesOrThrow("allow-1").getPrincipals(0).getOrIds().getIdsCount()).isEqualTo(2);
+
+        XdsResources open = Translator.translate(node("sidecar~users~u1", null), self, MeshPolicy.EMPTY, REGISTRY);
+        assertThat(open.listeners().get("inbound").getFilterChains(0).getFilters(0).getTypedConfig()
+                .unpack(HttpConnectionManager.class).getHttpFiltersCount()).isEqualTo(1);
+    }
 }
