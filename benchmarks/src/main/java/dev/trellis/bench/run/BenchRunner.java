@@ -78,6 +78,10 @@ public final class BenchRunner {
             notes.add("/proc is not readable: proxy CPU and memory figures are missing.");
         }
         Map<String, String> machine = MachineInfo.collect(binaries, allowed);
+        if (settings.scenarios().contains("sidecar") || settings.scenarios().contains("mesh")) {
+            machine.put("sidecar", settings.sidecar().jar() + ", JVM options: "
+                    + (settings.sidecar().jvmOptions().isEmpty() ? "(none)" : String.join(" ", settings.sidecar().jvmOptions())));
+        }
         err.println("trellis bench: " + placement.note());
 
         EventLoopGroup backendGroup = Transports.group(placement.generatorThreads(), "bench-echo");
