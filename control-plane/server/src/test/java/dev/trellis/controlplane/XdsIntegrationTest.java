@@ -349,4 +349,54 @@ class XdsIntegrationTest {
                             .isEqualTo(users2.getVersionInfo()));
         }
     }
+
+    @Test
+    void deltaAdsIsServedAndTrackedToo() throws Exception {
+        Sidecars.Registration leaving = healthy("echo", "echo-1", 9001);
+        healthy("echo", "echo-2", 9002);
+        await().until(() -> cp.registry().instances().stream().filter(i -> i.routable()).count() == 2);
+        java.util.concurrent.LinkedBlockingQueue<io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse> got =
+                new java.util.concurrent.LinkedBlockingQueue<>();
+        var requests = io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc.newStub(channel)
+                .deltaAggregatedResources(new io.grpc.stub.StreamObserver<>() {
+                    @Override
+                    public void onNext(io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse r) {
+                        got.add(r);
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                    }
+                });
+        requests.onNext(io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest.newBuilder()
+                .setNode(io.envoyproxy.envoy.config.core.v3.Node.newBuilder().setId("sidecar~delta~d1"))
+                .setTypeUrl(EDS).addResourceNamesSubscribe("outbound|echo").build());
+        var first = got.poll(10, TimeUnit.SECONDS);
+        assertThat(first).isNotNull();
+        assertThat(first.getResourcesList()).extracting(r -> r.getName()).containsExactly("outbound|echo");
+        requests.onNext(io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest.newBuilder()
+                .setTypeUrl(EDS).setResponseNonce(first.getNonce()).build());
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+            JsonNode p = proxy("sidecar~delta~d1");
+            assertThat(p.path("resources").path("EDS").path("acked").asText()).isEqualTo(first.getSystemVersionInfo());
+            assertThat(p.path("state").asText()).isEqualTo("SYNCED");
+        });
+
+        leaving.deregister(Duration.ofSeconds(10));
+        var second = got.poll(10, TimeUnit.SECONDS);
+        assertThat(second).isNotNull();
+        var cla = second.getResources(0).getResource().unpack(io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment.class);
+        assertThat(cla.getEndpoints(0).getLbEndpointsCount()).isEqualTo(1);
+        Thread.sleep(200);
+        assertThat(leaving.events).as("waits for the delta client's ACK").isEmpty();
+        requests.onNext(io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest.newBuilder()
+                .setTypeUrl(EDS).setResponseNonce(second.getNonce()).build());
+        RegistrationResponse ack = (RegistrationResponse) leaving.next();
+        assertThat(ack.getRemovalAcknowledged().getComplete()).isTrue();
+        requests.onCompleted();
+    }
 }

@@ -87,7 +87,12 @@ public final class ProxyTracker implements DiscoveryServerCallbacks, RemovalTrac
         };
     }
 
-    private record Sent(String version, Instant at, Set<String> endpoints) {}
+    /**
+     * One response awaiting its ACK. State of the world: {@code endpoints} is every endpoint in it.
+     * Delta: {@code updated} load assignments (name -> endpoints) and {@code removed} names.
+     */
+    private record Sent(String version, Instant at, Set<String> endpoints, Map<String, Set<String>> updated,
+                        List<String> removed) {}
 
     private static final class TypeState {
         String sent;
@@ -107,6 +112,8 @@ public final class ProxyTracker implements DiscoveryServerCallbacks, RemovalTrac
         volatile io.envoyproxy.envoy.config.core.v3.Node nodeProto;
         final Map<String, TypeState> types = new TreeMap<>();
         Set<String> ackedEndpoints = Set.of();
+        /** Delta streams: the load assignments the proxy has ACKed, by name. */
+        final Map<String, Set<String>> deltaEndpoints = new java.util.HashMap<>();
 
         Stream(long id, Instant since) {
             this.id = id;
@@ -119,16 +126,21 @@ public final class ProxyTracker implements DiscoveryServerCallbacks, RemovalTrac
         streams.put(streamId, new Stream(streamId, clock.instant()));
     }
 
-    @Override
-    public void onV3StreamRequest(long streamId, DiscoveryRequest request) {
+    private Stream stream(long streamId, boolean hasNode, io.envoyproxy.envoy.config.core.v3.Node nodeProto) {
         Stream s = streams.computeIfAbsent(streamId, id -> new Stream(id, clock.instant()));
-        if (s.node == null && request.hasNode()) {
-            ProxyNode node = ProxyNode.of(request.getNode());
-            s.nodeProto = request.getNode();
+        if (s.node == null && hasNode) {
+            ProxyNode node = ProxyNode.of(nodeProto);
+            s.nodeProto = nodeProto;
             s.node = node;
             log.info("xDS stream {} from {} ({})", streamId, node.id(), node.type());
             onNode.accept(node);
         }
+        return s;
+    }
+
+    @Override
+    public void onV3StreamRequest(long streamId, DiscoveryRequest request) {
+        Stream s = stream(streamId, request.hasNode(), request.getNode());
         current.set(new RequestContext(s.nodeProto, null));
         String type = shortType(request.getTypeUrl());
         if (request.getResponseNonce().isEmpty()) return;
@@ -186,7 +198,64 @@ public final class ProxyTracker implements DiscoveryServerCallbacks, RemovalTrac
 
     @Override
     public void onV3StreamDeltaRequest(long streamId, DeltaDiscoveryRequest request) {
-        // delta xDS is not offered: the ADS service answers state of the world only
+        Stream s = stream(streamId, request.hasNode(), request.getNode());
+        current.set(new RequestContext(s.nodeProto, null));
+        String type = shortType(request.getTypeUrl());
+        if (request.getResponseNonce().isEmpty()) return;
+        boolean check = false;
+        synchronized (s) {
+            TypeState t = s.types.computeIfAbsent(type, k -> new TypeState());
+            Sent sent = t.pending.remove(request.getResponseNonce());
+            if (request.hasErrorDetail()) {
+                t.nackedVersion = sent != null ? sent.version() : "?";
+                t.nackError = request.getErrorDetail().getMessage();
+                t.nackedAt = clock.instant();
+                Counter.builder("trellis_xds_nacks_total").tag("type", type).register(meters).increment();
+                log.warn("{} NACKed {} (delta) version {}: {}", nodeId(s), type, t.nackedVersion, t.nackError);
+            } else if (sent != null) {
+                t.acked = sent.version();
+                t.ackedAt = clock.instant();
+                t.nackedVersion = null;
+                t.nackError = null;
+                t.nackedAt = null;
+                recordAck(s, request.getTypeUrl(), sent.version());
+                if (sent.updated() != null) {
+                    s.deltaEndpoints.putAll(sent.updated());
+                    sent.removed().forEach(s.deltaEndpoints::remove);
+                    Set<String> all = new HashSet<>();
+                    s.deltaEndpoints.values().forEach(all::addAll);
+                    s.ackedEndpoints = Set.copyOf(all);
+                    check = true;
+                }
+            }
+        }
+        if (check) checkWaiters();
+    }
+
+    @Override
+    public void onV3StreamDeltaResponse(long streamId, DeltaDiscoveryRequest request,
+                                        io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse response) {
+        Stream s = streams.get(streamId);
+        if (s == null) return;
+        String type = shortType(response.getTypeUrl());
+        Map<String, Set<String>> updated = null;
+        if (type.equals("EDS")) {
+            updated = new java.util.HashMap<>();
+            for (io.envoyproxy.envoy.service.discovery.v3.Resource r : response.getResourcesList()) {
+                updated.put(r.getName(), endpoints(List.of(r.getResource())));
+            }
+        }
+        synchronized (s) {
+            TypeState t = s.types.computeIfAbsent(type, k -> new TypeState());
+            t.sent = response.getSystemVersionInfo();
+            t.sentAt = clock.instant();
+            t.pending.put(response.getNonce(), new Sent(response.getSystemVersionInfo(), t.sentAt, null, updated,
+                    List.copyOf(response.getRemovedResourcesList())));
+            while (t.pending.size() > MAX_PENDING) {
+                t.pending.remove(t.pending.keySet().iterator().next());
+            }
+        }
+        Counter.builder("trellis_xds_pushes_total").tag("type", type).register(meters).increment();
     }
 
     @Override
@@ -199,7 +268,7 @@ public final class ProxyTracker implements DiscoveryServerCallbacks, RemovalTrac
             TypeState t = s.types.computeIfAbsent(type, k -> new TypeState());
             t.sent = response.getVersionInfo();
             t.sentAt = clock.instant();
-            t.pending.put(response.getNonce(), new Sent(response.getVersionInfo(), t.sentAt, endpoints));
+            t.pending.put(response.getNonce(), new Sent(response.getVersionInfo(), t.sentAt, endpoints, null, null));
             while (t.pending.size() > MAX_PENDING) {
                 t.pending.remove(t.pending.keySet().iterator().next());
             }

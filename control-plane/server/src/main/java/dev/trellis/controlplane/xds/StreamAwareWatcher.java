@@ -48,6 +48,10 @@ final class StreamAwareWatcher implements ConfigWatcher {
                                        Map<String, String> resourceVersions, Set<String> pendingResources,
                                        boolean isWildcard, Consumer<DeltaResponse> responseConsumer,
                                        boolean hasClusterChanged) {
+        ProxyTracker.RequestContext ctx = tracker.takeRequestContext();
+        if (ctx != null && ctx.node() != null && !request.v3Request().hasNode()) {
+            request = DeltaXdsRequest.create(request.v3Request().toBuilder().setNode(ctx.node()).build());
+        }
         return cache.createDeltaWatch(request, requesterVersion, resourceVersions, pendingResources, isWildcard,
                 responseConsumer, hasClusterChanged);
     }
