@@ -91,12 +91,10 @@ public final class UserServiceMain implements Callable<Integer> {
             log.error("user-service failed to start: {}", e.toString(), e);
             return 1;
         }
-        CountDownLatch stopped = new CountDownLatch(1);
-        Termination.onSignal(() -> {
-            app.close();
-            stopped.countDown();
-        });
-        stopped.await();
+        Termination.onSignal(app::close);
+        // The process ends when a signal's handler (or a shutdown hook) has stopped the app and exits
+        // with 128 + the signal number; returning from here would race it with exit code 0.
+        new CountDownLatch(1).await();
         return 0;
     }
 

@@ -156,18 +156,32 @@ class UserServiceProcessTest {
                     assertThat(other.get("/users/" + id).status()).isEqualTo(200);
                 }
 
-                stop(a); // the instance whose process served the database to the other
-                for (int i = 6; i < 10; i++) {
-                    TestHttp.Reply r = httpB.post("/users", TestHttp.json(Map.of("name", "s" + i, "email", "s" + i + "@example.com")));
-                    assertThat(r.status()).isEqualTo(201);
-                    ids.add(r.body().get("id").asText());
-                }
+                // writes and reads keep going on b while a, whose process serves the database to b, stops
+                java.util.concurrent.atomic.AtomicBoolean stopLoad = new java.util.concurrent.atomic.AtomicBoolean();
+                List<String> duringStop = new ArrayList<>();
+                CompletableFuture<Void> load = CompletableFuture.runAsync(() -> {
+                    for (int i = 6; !stopLoad.get() || i < 10; i++) {
+                        try {
+                            TestHttp.Reply r = httpB.post("/users", TestHttp.json(Map.of("name", "s" + i, "email", "s" + i + "@example.com")));
+                            assertThat(r.status()).as(r.raw().body()).isEqualTo(201);
+                            String id = r.body().get("id").asText();
+                            assertThat(httpB.get("/users/" + id).status()).isEqualTo(200);
+                            duringStop.add(id);
+                        } catch (IOException | InterruptedException e) {
+                            throw new IllegalStateException(e);
+                        }
+                    }
+                });
+                stop(a);
+                stopLoad.set(true);
+                load.get(60, TimeUnit.SECONDS);
+                ids.addAll(duringStop);
                 a2 = startUserService(dir, "a2", notifications.port(), "--data-dir", data.toString(), "--shared-db");
                 TestHttp httpA2 = new TestHttp(a2.port());
                 for (String id : ids) {
                     assertThat(httpA2.get("/users/" + id).status()).isEqualTo(200);
                 }
-                assertThat(httpA2.get("/users?limit=100").body().get("items")).hasSize(10);
+                assertThat(httpA2.get("/users?limit=100").body().get("items")).hasSize(ids.size());
 
                 await().atMost(Duration.ofSeconds(60)).until(() -> notifications.store().list(null, 1000).size() >= ids.size());
                 assertThat(notifications.store().list(null, 1000)).extracting(n -> n.userId())

@@ -6,6 +6,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.SQLNonTransientConnectionException;
 import java.sql.Statement;
 import java.util.List;
 import org.h2.jdbcx.JdbcConnectionPool;
@@ -18,6 +19,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class Database implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Database.class);
+    private static final int MAX_ATTEMPTS = 5;
 
     /** One schema change, applied once, in version order. */
     public record Migration(int version, String description, List<String> statements) {}
@@ -77,25 +79,65 @@ public final class Database implements AutoCloseable {
         return url;
     }
 
-    /** Runs {@code work} in one transaction: committed when it returns, rolled back when it throws. */
+    /**
+     * Runs {@code work} in one transaction: committed when it returns, rolled back when it throws.
+     * In shared mode a transaction whose connection broke before the commit was sent (the process
+     * serving the database stopped) is run again once the driver has reconnected: it never committed.
+     */
     public <T> T inTransaction(Work<T> work) throws SQLException {
-        try (Connection c = pool.getConnection()) {
-            c.setAutoCommit(false);
-            try {
-                T result = work.run(c);
-                c.commit();
-                return result;
-            } catch (SQLException | RuntimeException e) {
-                c.rollback();
-                throw e;
+        for (int attempt = 1; ; attempt++) {
+            boolean committing = false;
+            try (Connection c = pool.getConnection()) {
+                c.setAutoCommit(false);
+                try {
+                    T result = work.run(c);
+                    committing = true;
+                    c.commit();
+                    return result;
+                } catch (SQLException | RuntimeException e) {
+                    if (!committing) {
+                        rollbackQuietly(c, e);
+                    }
+                    throw e;
+                }
+            } catch (SQLNonTransientConnectionException e) {
+                if (!shared || committing || attempt >= MAX_ATTEMPTS) {
+                    throw e;
+                }
+                pauseBeforeRetry(attempt, e);
             }
         }
     }
 
-    /** Runs a read (autocommit). */
+    /** Runs a read (autocommit); in shared mode retried like a transaction when the connection broke. */
     public <T> T read(Work<T> work) throws SQLException {
-        try (Connection c = pool.getConnection()) {
-            return work.run(c);
+        for (int attempt = 1; ; attempt++) {
+            try (Connection c = pool.getConnection()) {
+                return work.run(c);
+            } catch (SQLNonTransientConnectionException e) {
+                if (!shared || attempt >= MAX_ATTEMPTS) {
+                    throw e;
+                }
+                pauseBeforeRetry(attempt, e);
+            }
+        }
+    }
+
+    private void pauseBeforeRetry(int attempt, SQLException e) throws SQLException {
+        log.info("database {}: connection broke ({}); retrying (attempt {})", url, e.getMessage(), attempt + 1);
+        try {
+            Thread.sleep(100L * attempt);
+        } catch (InterruptedException ie) {
+            Thread.currentThread().interrupt();
+            throw e;
+        }
+    }
+
+    private static void rollbackQuietly(Connection c, Exception cause) {
+        try {
+            c.rollback();
+        } catch (SQLException e) {
+            cause.addSuppressed(e);
         }
     }
 
