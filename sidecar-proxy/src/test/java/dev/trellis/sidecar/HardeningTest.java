@@ -28,7 +28,9 @@ class HardeningTest {
     @BeforeAll
     static void start() throws Exception {
         backend = new Backend("b");
-        proxy = Proxy.start(bootstrap(listener("main", j("'request_headers_timeout': '0.5s'"), vhost(route("/", "b"))),
+        String noRouteTimeout = j("{'match': {'prefix': '/'}, 'route': {'cluster': 'b', 'timeout': '0s'}}");
+        proxy = Proxy.start(bootstrap(listener("main", j("'request_headers_timeout': '0.5s'"), vhost(route("/", "b")))
+                        + "," + listener("timeouts", j("'request_timeout': '0.5s', 'stream_idle_timeout': '0.7s'"), vhost(noRouteTimeout)),
                 cluster("b", "", backend.port())));
     }
 
@@ -91,6 +93,28 @@ class HardeningTest {
             long t0 = System.nanoTime();
             String resp = raw.readUntilClose(5000);
             assertThat(resp).doesNotContain("<still open>");
+            assertThat((System.nanoTime() - t0) / 1_000_000).isLessThan(3000);
+        }
+    }
+
+    @Test
+    void requestTimeoutIs408WhenTheBodyIsSlow() throws IOException {
+        try (Raw raw = new Raw(proxy.port("timeouts"))) {
+            raw.send("POST /sink HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nhello");
+            long t0 = System.nanoTime();
+            String resp = raw.readUntilClose(5000);
+            assertThat(resp).startsWith("HTTP/1.1 408").contains("request timeout");
+            assertThat((System.nanoTime() - t0) / 1_000_000).isLessThan(3000);
+        }
+    }
+
+    @Test
+    void streamIdleTimeoutIs408WhenNothingMoves() throws IOException {
+        try (Raw raw = new Raw(proxy.port("timeouts"))) {
+            raw.send("GET /slow?ms=4000 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+            long t0 = System.nanoTime();
+            String resp = raw.readUntilClose(5000);
+            assertThat(resp).startsWith("HTTP/1.1 408").contains("stream idle timeout");
             assertThat((System.nanoTime() - t0) / 1_000_000).isLessThan(3000);
         }
     }

@@ -16,7 +16,7 @@ public record HeaderMutation(List<HeaderToAdd> add, List<String> remove) {
     }
 
     /** One header to add; {@code append} false overwrites an existing value. */
-    public record HeaderToAdd(String name, String value, Action action) {
+    public record HeaderToAdd(String name, String value, Action action, boolean keepEmptyValue) {
         public HeaderToAdd {
             name = name.toLowerCase(java.util.Locale.ROOT);
         }

@@ -31,6 +31,9 @@ public final class ActiveStream implements HttpFilter.Context {
     private boolean responseStarted;
     private boolean responseEnded;
     private boolean completed;
+    private long lastActivity;
+    private io.netty.util.concurrent.ScheduledFuture<?> requestTimer;
+    private io.netty.util.concurrent.ScheduledFuture<?> idleTimer;
 
     ActiveStream(HttpConnectionManager hcm, Downstream downstream) {
         this.hcm = hcm;
@@ -42,6 +45,54 @@ public final class ActiveStream implements HttpFilter.Context {
         for (FilterFactory f : hcm.filters()) {
             filters.add(f.create());
         }
+        lastActivity = info.startNanos();
+        var c = hcm.config();
+        c.requestTimeout().ifPresent(d -> requestTimer = downstream.eventLoop().schedule(this::onRequestTimeout,
+                d.toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS));
+        c.streamIdleTimeout().ifPresent(d -> armIdle(d.toNanos()));
+    }
+
+    /** Envoy's {@code request_timeout}: the whole request must arrive in time, else 408. */
+    private void onRequestTimeout() {
+        if (completed || requestEnded) {
+            return;
+        }
+        timedOut("request timeout");
+    }
+
+    /** Envoy's {@code stream_idle_timeout}: no activity either way for that long ends the stream. */
+    private void armIdle(long nanos) {
+        idleTimer = downstream.eventLoop().schedule(() -> {
+            if (completed) {
+                return;
+            }
+            long idle = hcm.nanoTime() - lastActivity;
+            long limit = hcm.config().streamIdleTimeout().get().toNanos();
+            if (idle >= limit) {
+                timedOut("stream idle timeout");
+            } else {
+                armIdle(limit - idle);
+            }
+        }, nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+    }
+
+    private void timedOut(String why) {
+        RequestSink s = sink;
+        sink = null;
+        if (s != null) {
+            s.cancel();
+        }
+        if (!responseStarted) {
+            sendLocalReply(ErrorResponder.plain(408, why, info));
+        } else {
+            info.detail(why);
+            complete();
+            downstream.reset();
+        }
+    }
+
+    private void touch() {
+        lastActivity = hcm.nanoTime();
     }
 
     public HttpConnectionManager connectionManager() { return hcm; }
@@ -75,6 +126,7 @@ public final class ActiveStream implements HttpFilter.Context {
 
     /** Request body; takes ownership of {@code data}. */
     public void onRequestData(ByteBuf data, boolean endStream) {
+        touch();
         info.addBytesReceived(data.readableBytes());
         if (endStream) {
             requestEnded = true;
@@ -140,6 +192,7 @@ public final class ActiveStream implements HttpFilter.Context {
             data.release();
             return;
         }
+        touch();
         info.addBytesSent(data.readableBytes());
         downstream.sendData(data, endStream);
         if (endStream) {
@@ -199,6 +252,12 @@ public final class ActiveStream implements HttpFilter.Context {
             return;
         }
         completed = true;
+        if (requestTimer != null) {
+            requestTimer.cancel(false);
+        }
+        if (idleTimer != null) {
+            idleTimer.cancel(false);
+        }
         info.end(hcm.nanoTime());
         try {
             hcm.observer().onComplete(info);

@@ -15,6 +15,9 @@ public final class HeaderMutator {
             h.remove(r);
         }
         for (HeaderMutation.HeaderToAdd a : m.add()) {
+            if (a.value().isEmpty() && !a.keepEmptyValue()) {
+                continue;
+            }
             switch (a.action()) {
                 case APPEND_IF_EXISTS_OR_ADD -> h.add(a.name(), a.value());
                 case ADD_IF_ABSENT -> {

@@ -26,7 +26,7 @@ public final class BootstrapTranslator {
         Fields.allowOnly(b.getNode(), "node", "id", "cluster", "metadata", "user_agent_name", "locality");
         Optional<SocketAddr> admin = Optional.empty();
         if (b.hasAdmin()) {
-            Fields.allowOnly(b.getAdmin(), "admin", "address", "access_log_path");
+            Fields.allowOnly(b.getAdmin(), "admin", "address");
             if (b.getAdmin().hasAddress()) {
                 admin = Optional.of(LoadAssignmentTranslator.address(b.getAdmin().getAddress(), "admin.address"));
             }

@@ -24,7 +24,7 @@ public final class ClusterTranslator {
     public static ClusterConfig translate(Cluster c, String path) {
         Fields.allowOnly(c, path, "name", "type", "connect_timeout", "lb_policy", "load_assignment",
                 "typed_extension_protocol_options", "per_connection_buffer_limit_bytes", "transport_socket",
-                "dns_refresh_rate", "dns_lookup_family", "alt_stat_name");
+                "dns_refresh_rate", "alt_stat_name");
         if (c.getName().isEmpty()) {
             throw new ConfigException(path + ".name: empty (expected: a cluster name)");
         }

@@ -24,7 +24,7 @@ public final class LoadAssignmentTranslator {
                 LbEndpoint e = l.getLbEndpoints(j);
                 String ep = lp + ".lb_endpoints[" + j + "]";
                 Fields.allowOnly(e, ep, "endpoint", "health_status", "load_balancing_weight", "metadata");
-                Fields.allowOnly(e.getEndpoint(), ep + ".endpoint", "address", "hostname");
+                Fields.allowOnly(e.getEndpoint(), ep + ".endpoint", "address");
                 SocketAddr addr = address(e.getEndpoint().getAddress(), ep + ".endpoint.address");
                 int weight = e.hasLoadBalancingWeight() ? e.getLoadBalancingWeight().getValue() : 1;
                 if (weight < 1) {

@@ -277,7 +277,7 @@ public final class RouteConfigTranslator {
                     default -> HeaderMutation.Action.APPEND_IF_EXISTS_OR_ADD;
                 };
             }
-            out.add(new HeaderMutation.HeaderToAdd(key, o.getHeader().getValue(), action));
+            out.add(new HeaderMutation.HeaderToAdd(key, o.getHeader().getValue(), action, o.getKeepEmptyValue()));
         }
         return out.isEmpty() && remove.isEmpty() ? HeaderMutation.NONE : new HeaderMutation(out, remove);
     }
