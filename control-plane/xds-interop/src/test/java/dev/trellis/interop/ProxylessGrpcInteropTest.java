@@ -204,6 +204,10 @@ class ProxylessGrpcInteropTest {
         // b leaves gracefully: the control plane answers once the client ACKed endpoints without it
         RegistrationResponse removed = b.deregister();
         assertThat(removed.getRemovalAcknowledged().getComplete()).isTrue();
+        assertThat(removed.getRemovalAcknowledged().getPendingNodesList()).isEmpty();
+        // grpc ACKs an update before its balancer has switched to it; b still serves, so give it a moment
+        await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(5))
+                .until(() -> who(client).equals("a") && who(client).equals("a"));
         for (int i = 0; i < 20; i++) assertThat(who(client)).isEqualTo("a");
 
         // a newcomer is picked up
