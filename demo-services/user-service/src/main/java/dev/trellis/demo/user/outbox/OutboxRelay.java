@@ -27,6 +27,9 @@ import org.slf4j.LoggerFactory;
 public final class OutboxRelay implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(OutboxRelay.class);
     private static final String LEASE = "outbox";
+    /** Delivered rows are kept this long (to look at), then deleted. */
+    static final long RETENTION_MILLIS = 60 * 60 * 1000;
+    private static final long PRUNE_EVERY_MILLIS = 60 * 1000;
 
     /** How the relay waits between passes; {@link #signal()} cuts a wait short (a new row was written). */
     public interface Waiter {
@@ -65,6 +68,7 @@ public final class OutboxRelay implements AutoCloseable {
     private final AtomicLong delivered = new AtomicLong();
     private final AtomicLong failedAttempts = new AtomicLong();
     private volatile boolean closed;
+    private long lastPrune = Long.MIN_VALUE;
     private Thread thread;
 
     public OutboxRelay(OutboxStore store, Delivery delivery, Backoff backoff, Clock clock, Waiter waiter,
@@ -162,11 +166,24 @@ public final class OutboxRelay implements AutoCloseable {
                 }
             }
         }
+        prune();
         OptionalLong next = store.nextDueAt();
         if (next.isEmpty()) {
             return maxWait;
         }
         return Math.max(0, Math.min(maxWait, next.getAsLong() - clock.millis()));
+    }
+
+    private void prune() throws SQLException {
+        long now = clock.millis();
+        if (lastPrune != Long.MIN_VALUE && now - lastPrune < PRUNE_EVERY_MILLIS) {
+            return;
+        }
+        lastPrune = now;
+        int pruned = store.pruneDelivered(now - RETENTION_MILLIS);
+        if (pruned > 0) {
+            log.debug("pruned {} delivered outbox row(s)", pruned);
+        }
     }
 
     private boolean send(OutboxMessage m) throws SQLException {

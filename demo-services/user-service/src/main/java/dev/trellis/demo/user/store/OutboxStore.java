@@ -109,6 +109,17 @@ public final class OutboxStore {
         });
     }
 
+    /** Deletes rows delivered before {@code beforeMillis}; returns how many. */
+    public int pruneDelivered(long beforeMillis) throws SQLException {
+        return db.inTransaction(c -> {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "DELETE FROM outbox WHERE delivered_at IS NOT NULL AND delivered_at < ?")) {
+                ps.setLong(1, beforeMillis);
+                return ps.executeUpdate();
+            }
+        });
+    }
+
     public long pendingCount() throws SQLException {
         return count("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL");
     }

@@ -150,6 +150,21 @@ class OutboxRelayTest {
         assertThat(delivered).containsExactly("user.created:" + a.id(), "user.created:" + b.id());
     }
 
+    @Test
+    void deliveredRowsArePrunedAfterTheRetention() throws Exception {
+        repo.create("a", "a@example.com", Map.of());
+        OutboxRelay relay = relay();
+        relay.runOnce(false);
+        assertThat(store.deliveredCount()).isEqualTo(1);
+        clock.advance(OutboxRelay.RETENTION_MILLIS);
+        relay.runOnce(false);
+        assertThat(store.deliveredCount()).isEqualTo(1); // exactly at the retention: kept
+        clock.advance(60_000);
+        relay.runOnce(false);
+        assertThat(store.deliveredCount()).isZero();
+        assertThat(repo.allEvents()).hasSize(1); // the event store keeps everything
+    }
+
     static final class MutableClock extends Clock {
         private long millis;
 
