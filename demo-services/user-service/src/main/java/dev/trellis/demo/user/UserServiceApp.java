@@ -22,6 +22,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
@@ -109,7 +110,7 @@ public final class UserServiceApp implements AutoCloseable {
             return app;
         } catch (Exception | Error e) {
             if (http != null) {
-                http.stop(java.time.Duration.ZERO.plusMillis(1));
+                http.stop(Duration.ofMillis(1));
             }
             if (grpc != null) {
                 grpc.shutdownNow();

@@ -16,6 +16,7 @@ import org.slf4j.LoggerFactory;
 /** The gRPC face of {@link UserService}: the same users, validation and cache as the REST API. */
 public final class UserGrpcService extends UserServiceGrpc.UserServiceImplBase {
     private static final Logger log = LoggerFactory.getLogger(UserGrpcService.class);
+    private static final Logger accessLog = LoggerFactory.getLogger("access");
 
     private final UserService users;
 
@@ -49,10 +50,10 @@ public final class UserGrpcService extends UserServiceGrpc.UserServiceImplBase {
         try {
             response.onNext(toProto(body.run()));
             response.onCompleted();
-            log.info("grpc {} OK", method);
+            accessLog.info("grpc {} OK", method);
         } catch (ApiException e) {
             response.onError(toStatus(e).asRuntimeException());
-            log.info("grpc {} {}", method, toStatus(e).getCode());
+            accessLog.info("grpc {} {}", method, toStatus(e).getCode());
         } catch (Exception e) {
             log.error("grpc {} failed", method, e);
             response.onError(Status.INTERNAL.withDescription("internal error: " + e.getClass().getSimpleName())

@@ -34,7 +34,7 @@ public record Request(String method, String path, Map<String, String> query, Map
             throw new ApiException(400, "body: unreadable (" + e.getMessage() + ")");
         }
         if (node == null || !node.isObject()) {
-            throw new ApiException(400, "body: " + (node == null ? "empty" : node.getNodeType().toString().toLowerCase())
+            throw new ApiException(400, "body: " + (node == null ? "empty" : node.getNodeType().toString().toLowerCase(java.util.Locale.ROOT))
                     + " (expected: a JSON object)");
         }
         return node;

@@ -93,7 +93,7 @@ public final class UserHttpApi {
         }
         if (!node.isTextual()) {
             throw new ApiException(400, "validation failed", List.of(new ApiException.FieldError(field,
-                    node.getNodeType().toString().toLowerCase() + " (expected: a string)")));
+                    node.getNodeType().toString().toLowerCase(java.util.Locale.ROOT) + " (expected: a string)")));
         }
         return node.asText();
     }
