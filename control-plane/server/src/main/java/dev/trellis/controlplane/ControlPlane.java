@@ -94,7 +94,7 @@ public final class ControlPlane implements AutoCloseable {
             }
             g = sb.build().start();
             a = new AdminServer(new InetSocketAddress(b.host, b.adminPort), policy, registry, proxies, metrics,
-                    () -> ready, b.adminGuard);
+                    () -> ready, b.adminGuard, publisher::resources);
             a.start();
             grpc = g;
             admin = a;

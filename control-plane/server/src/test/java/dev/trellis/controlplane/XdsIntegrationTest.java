@@ -156,6 +156,12 @@ class XdsIntegrationTest {
 
             // the scope: 'other' never reached this proxy
             assertThat(ads.poll(CDS, 200)).isNull();
+            JsonNode dump = get("/api/v1/config_dump?node=sidecar~client~c1");
+            assertThat(dump.path("clusters").path("outbound|echo").path("loadBalancingPolicy").path("policies").get(0)
+                    .path("typedExtensionConfig").path("name").asText()).isEqualTo("trellis.load_balancing_policies.peak_ewma");
+            assertThat(dump.path("listeners").path("outbound").path("filterChains").get(0).path("filters").get(0)
+                    .path("typedConfig").path("rds").path("routeConfigName").asText()).isEqualTo("outbound");
+            assertThat(dump.path("endpoints").path("outbound|echo").path("endpoints").get(0).path("lbEndpoints")).hasSize(2);
         }
     }
 

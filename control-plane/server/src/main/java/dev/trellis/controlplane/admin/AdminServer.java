@@ -57,6 +57,7 @@ public final class AdminServer implements AutoCloseable {
     private final PrometheusMeterRegistry metrics;
     private final BooleanSupplier ready;
     private final Guard guard;
+    private final java.util.function.Function<String, dev.trellis.controlplane.xds.XdsResources> configOf;
 
     /**
      * Decides whether a request to {@code /api/...} may proceed; {@code /health}, {@code /ready} and
@@ -71,8 +72,11 @@ public final class AdminServer implements AutoCloseable {
     }
 
     public AdminServer(InetSocketAddress bind, PolicyStore policy, Registry registry, ProxyTracker proxies,
-                       PrometheusMeterRegistry metrics, BooleanSupplier ready, Guard guard) throws IOException {
+                       PrometheusMeterRegistry metrics, BooleanSupplier ready, Guard guard,
+                       java.util.function.Function<String, dev.trellis.controlplane.xds.XdsResources> configOf)
+            throws IOException {
         this.guard = guard;
+        this.configOf = configOf;
         this.policy = policy;
         this.registry = registry;
         this.proxies = proxies;
@@ -166,6 +170,8 @@ public final class AdminServer implements AutoCloseable {
                 return get(method, () -> Reply.json(200, proxiesJson()));
             case "/api/v1/registry":
                 return get(method, () -> Reply.json(200, registryJson()));
+            case "/api/v1/config_dump":
+                return get(method, () -> configDump(query.get("node")));
             case "/api/v1/policy":
                 if (method.equals("GET")) return policyList(yaml, query.get("kind"));
                 if (method.equals("POST")) return apply(ex, null, null);
@@ -398,6 +404,42 @@ public final class AdminServer implements AutoCloseable {
             });
         }
         return a;
+    }
+
+    private static final com.google.protobuf.util.JsonFormat.Printer PROTO_JSON = com.google.protobuf.util.JsonFormat
+            .printer().usingTypeRegistry(com.google.protobuf.TypeRegistry.newBuilder()
+                    .add(io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.getDescriptor())
+                    .add(io.envoyproxy.envoy.extensions.filters.http.router.v3.Router.getDescriptor())
+                    .add(io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault.getDescriptor())
+                    .add(io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.getDescriptor())
+                    .add(io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.getDescriptor())
+                    .add(io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.getDescriptor())
+                    .add(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext.getDescriptor())
+                    .add(io.envoyproxy.envoy.extensions.load_balancing_policies.least_request.v3.LeastRequest.getDescriptor())
+                    .add(com.github.xds.type.v3.TypedStruct.getDescriptor())
+                    .build());
+
+    /** The xDS resources the control plane currently publishes for one node, as proto JSON. */
+    private Reply configDump(String node) throws IOException {
+        if (node == null || node.isEmpty()) {
+            return Reply.errors(400, List.of("node: missing (expected: ?node=<xDS node id>, see /api/v1/proxies)"));
+        }
+        dev.trellis.controlplane.xds.XdsResources r = configOf.apply(node);
+        if (r == null) return Reply.errors(404, List.of("node: " + node + " (expected: a connected node)"));
+        ObjectNode o = JSON.createObjectNode();
+        o.put("node", node);
+        dump(o.putObject("listeners"), r.listeners());
+        dump(o.putObject("routes"), r.routes());
+        dump(o.putObject("clusters"), r.clusters());
+        dump(o.putObject("endpoints"), r.endpoints());
+        return Reply.json(200, o);
+    }
+
+    private static void dump(ObjectNode into, Map<String, ? extends com.google.protobuf.MessageOrBuilder> resources)
+            throws IOException {
+        for (Map.Entry<String, ? extends com.google.protobuf.MessageOrBuilder> e : resources.entrySet()) {
+            into.set(e.getKey(), JSON.readTree(PROTO_JSON.print(e.getValue())));
+        }
     }
 
     private ArrayNode registryJson() {

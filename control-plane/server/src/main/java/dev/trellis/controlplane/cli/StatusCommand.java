@@ -40,12 +40,12 @@ final class StatusCommand implements Callable<Integer> {
             spec.commandLine().getErr().println("trellis status: " + e.getMessage());
             return 1;
         }
-        out.printf("%-40s %-9s %-7s %-12s %-12s %-12s %-12s%n", "NODE", "TYPE", "STATE", "LDS", "RDS", "CDS", "EDS");
+        out.printf("%-40s %-9s %-7s %-8s %-12s %-12s %-12s %-12s%n", "NODE", "TYPE", "STATE", "AGE", "LDS", "RDS", "CDS", "EDS");
         List<String> nacks = new ArrayList<>();
         for (JsonNode p : proxies) {
             JsonNode res = p.path("resources");
-            out.printf("%-40s %-9s %-7s %-12s %-12s %-12s %-12s%n", p.path("node").asText(), p.path("type").asText(),
-                    p.path("state").asText(), cell(res.path("LDS")), cell(res.path("RDS")), cell(res.path("CDS")),
+            out.printf("%-40s %-9s %-7s %-8s %-12s %-12s %-12s %-12s%n", p.path("node").asText(), p.path("type").asText(),
+                    p.path("state").asText(), age(p.path("connectedSince").asText()), cell(res.path("LDS")), cell(res.path("RDS")), cell(res.path("CDS")),
                     cell(res.path("EDS")));
             res.fields().forEachRemaining(e -> {
                 JsonNode n = e.getValue().path("lastNack");
@@ -66,6 +66,16 @@ final class StatusCommand implements Callable<Integer> {
         for (JsonNode i : registry) if (i.path("routable").asBoolean()) routable++;
         out.println("registry: " + registry.size() + " instance(s), " + routable + " routable");
         return 0;
+    }
+
+    private static String age(String since) {
+        try {
+            java.time.Duration d = java.time.Duration.between(java.time.Instant.parse(since), java.time.Instant.now());
+            if (d.isNegative()) d = java.time.Duration.ZERO;
+            return dev.trellis.common.Durations.format(java.time.Duration.ofSeconds(d.getSeconds()));
+        } catch (RuntimeException e) {
+            return "?";
+        }
     }
 
     /** The ACKed version, marked when a newer one was sent and not ACKed yet. */
