@@ -30,7 +30,7 @@ class HardeningTest {
         backend = new Backend("b");
         String noRouteTimeout = j("{'match': {'prefix': '/'}, 'route': {'cluster': 'b', 'timeout': '0s'}}");
         proxy = Proxy.start(bootstrap(listener("main", j("'request_headers_timeout': '0.5s'"), vhost(route("/", "b")))
-                        + "," + listener("timeouts", j("'request_timeout': '0.5s', 'stream_idle_timeout': '0.7s'"), vhost(noRouteTimeout)),
+                        + "," + listener("timeouts", j("'request_timeout': '0.5s', 'stream_idle_timeout': '0.7s', 'common_http_protocol_options': {'idle_timeout': '0.5s'}"), vhost(noRouteTimeout)),
                 cluster("b", "", backend.port())));
     }
 
@@ -93,6 +93,17 @@ class HardeningTest {
             long t0 = System.nanoTime();
             String resp = raw.readUntilClose(5000);
             assertThat(resp).doesNotContain("<still open>");
+            assertThat((System.nanoTime() - t0) / 1_000_000).isLessThan(3000);
+        }
+    }
+
+    @Test
+    void idleKeepAliveConnectionsAreClosedAfterIdleTimeout() throws IOException {
+        try (Raw raw = new Raw(proxy.port("timeouts"))) {
+            raw.send("GET /echo HTTP/1.1\r\nHost: h\r\n\r\n");
+            long t0 = System.nanoTime();
+            String resp = raw.readUntilClose(5000);
+            assertThat(resp).startsWith("HTTP/1.1 200").doesNotEndWith("<still open>");
             assertThat((System.nanoTime() - t0) / 1_000_000).isLessThan(3000);
         }
     }

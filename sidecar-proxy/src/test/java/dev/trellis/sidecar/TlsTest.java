@@ -9,6 +9,7 @@ import static dev.trellis.sidecar.testing.Boot.vhost;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.trellis.sidecar.cluster.Host;
 import dev.trellis.sidecar.testing.Backend;
 import dev.trellis.sidecar.testing.Proxy;
 import dev.trellis.sidecar.testing.TestPki;
@@ -55,8 +56,9 @@ class TlsTest {
                         + listener("public", "", vhost(route("/", "app")), downstreamTls(b, null, false)),
                 cluster("app", "", app.port())));
         int mtlsPort = inbound.port("mtls");
-        outbound = Proxy.start(bootstrap(listener("out", "", vhost(route("/wrong", "wrong-san"), route("/", "b"))),
+        outbound = Proxy.start(bootstrap(listener("out", "", vhost(route("/wrong", "wrong-san"), route("/h2", "b2"), route("/", "b"))),
                 cluster("b", upstreamTls(a, pki.ca(), SPIFFE_B), mtlsPort) + ","
+                        + cluster("b2", upstreamTls(a, pki.ca(), SPIFFE_B) + "," + dev.trellis.sidecar.testing.Boot.HTTP2, mtlsPort) + ","
                         + cluster("wrong-san", upstreamTls(a, pki.ca(), "spiffe://test.local/ns/default/sa/other"), mtlsPort)));
     }
 
@@ -74,6 +76,18 @@ class TlsTest {
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(r.headers().firstValue("x-backend")).contains("app");
         assertThat(Backend.echoedHeaders(r.body())).containsEntry("x-forwarded-proto", "https");
+    }
+
+    @Test
+    void mutualTlsUpstreamCanBeHttp2ByAlpn() throws Exception {
+        for (int i = 0; i < 3; i++) {
+            HttpResponse<String> r = HttpClient.newHttpClient().send(
+                    HttpRequest.newBuilder(outbound.uri("out", "/h2/x")).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(r.headers().firstValue("x-backend")).contains("app");
+        }
+        Host h = outbound.sidecar.clusterManager().get("b2").hosts().get(0);
+        assertThat(h.connections().get()).as("one per event loop at most").isBetween(1, 2);
     }
 
     @Test
