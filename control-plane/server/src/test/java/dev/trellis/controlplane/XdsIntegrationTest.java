@@ -306,6 +306,23 @@ class XdsIntegrationTest {
     }
 
     @Test
+    void registrationProtocolErrorsEndTheCall() throws Exception {
+        Sidecars.Registration early = new Sidecars.Registration(channel);
+        early.health(HealthStatus.HEALTHY);
+        assertThat(((StatusRuntimeException) early.next()).getStatus().getDescription())
+                .isEqualTo("request.health: before register (expected: register as the first message)");
+        Sidecars.Registration twice = new Sidecars.Registration(channel).register("echo", "e1", 9001);
+        twice.next();
+        twice.register("echo", "e2", 9002);
+        StatusRuntimeException e = (StatusRuntimeException) twice.next();
+        assertThat(e.getStatus().getCode()).isEqualTo(io.grpc.Status.Code.FAILED_PRECONDITION);
+        assertThat(e.getStatus().getDescription()).contains("second register on one call");
+        Sidecars.Registration badPort = new Sidecars.Registration(channel).register("echo", "e3", 0);
+        assertThat(((StatusRuntimeException) badPort.next()).getStatus().getDescription())
+                .isEqualTo("instance.inbound_port: 0 (expected: 1..65535)");
+    }
+
+    @Test
     void invalidRegistrationIsRefusedNamingTheField() throws Exception {
         Sidecars.Registration r = new Sidecars.Registration(channel).register("Bad_Name", "x1", 9001);
         Object e = r.next();

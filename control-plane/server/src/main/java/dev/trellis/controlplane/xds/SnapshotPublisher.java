@@ -100,7 +100,7 @@ public final class SnapshotPublisher {
             NodeState prev = nodes.get(node.id());
             if (prev != null && prev.node().equals(node)) return;
             long gen = registry.generation();
-            publish(node, prev, System.nanoTime(), policy.get(), registry.byService(), gen);
+            publish(node, prev, System.nanoTime(), policy.get(), registry.byService(), byNode(), gen);
         }
     }
 
@@ -125,11 +125,12 @@ public final class SnapshotPublisher {
                 MeshPolicy p = policy.get();
                 long gen = registry.generation();
                 Map<String, List<ServiceInstance>> byService = registry.byService();
+                Map<String, ServiceInstance> byNode = byNode();
                 // forget what no node uses any more; keep the rest for identity reuse within this push
                 resourcesByMap = new java.util.IdentityHashMap<>();
                 versioned = new java.util.IdentityHashMap<>();
                 for (NodeState s : List.copyOf(nodes.values())) {
-                    if (publish(s.node(), s, start, p, byService, gen)) pushed++;
+                    if (publish(s.node(), s, start, p, byService, byNode, gen)) pushed++;
                 }
                 outboundCache.keySet().retainAll(nodes.values().stream().map(NodeState::key).toList());
             }
@@ -149,8 +150,9 @@ public final class SnapshotPublisher {
      * checks even with thousands of proxies.
      */
     private boolean publish(ProxyNode node, NodeState prev, long changeStart, MeshPolicy p,
-                            Map<String, List<ServiceInstance>> byService, long generation) {
-        ServiceInstance self = node.type() == ProxyNode.Type.PROXYLESS ? null : registry.byNodeId(node.id());
+                            Map<String, List<ServiceInstance>> byService, Map<String, ServiceInstance> byNode,
+                            long generation) {
+        ServiceInstance self = node.type() == ProxyNode.Type.PROXYLESS ? null : byNode.get(node.id());
         Translator.OutboundKey key = Translator.OutboundKey.of(node, self);
         Computed c = outboundCache.get(key);
         if (c == null || c.registryGeneration() != generation || c.policyRevision() != p.revision()) {
@@ -201,6 +203,12 @@ public final class SnapshotPublisher {
             }
             return io.envoyproxy.controlplane.cache.SnapshotResources.create(vr, names -> version);
         });
+    }
+
+    private Map<String, ServiceInstance> byNode() {
+        Map<String, ServiceInstance> m = new java.util.HashMap<>();
+        for (ServiceInstance i : registry.instances()) m.put(i.nodeId(), i);
+        return m;
     }
 
     /** The outbound resources currently published for some node with {@code key}, or null. */
