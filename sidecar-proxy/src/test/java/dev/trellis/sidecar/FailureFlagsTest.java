@@ -14,6 +14,8 @@ import dev.trellis.sidecar.testing.Proxy;
 import dev.trellis.sidecar.testing.RawBackend;
 import java.io.IOException;
 import java.net.ServerSocket;
+import java.util.ArrayList;
+import java.util.List;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -76,6 +78,41 @@ class FailureFlagsTest {
     void connectRefusedIs503UF() throws Exception {
         assertFlag("/uf", 503, "UF", "upstream connect error");
         awaitMetric("cluster=\"down\",code=\"503\",flags=\"UF\"");
+    }
+
+    @Test
+    void connectTimeoutIs503UF() throws Exception {
+        // a listener whose accept queue is full drops further SYNs, so the connect hangs until connect_timeout
+        try (ServerSocket full = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            List<java.net.Socket> fillers = new ArrayList<>();
+            try {
+                for (int i = 0; i < 4; i++) {
+                    java.net.Socket s = new java.net.Socket();
+                    try {
+                        s.connect(full.getLocalSocketAddress(), 200);
+                        fillers.add(s);
+                    } catch (IOException e) {
+                        s.close();
+                        break;
+                    }
+                }
+                String b = bootstrap(listener("ct", "", vhost(route("/", "hang"))),
+                        cluster("hang", "", full.getLocalPort()).replace("'connect_timeout': '1s'".replace('\'', '"'), "\"connect_timeout\": \"0.3s\""));
+                try (Proxy p = Proxy.start(b)) {
+                    long t0 = System.nanoTime();
+                    HttpResponse<String> r = client.send(HttpRequest.newBuilder(p.uri("ct", "/")).build(), HttpResponse.BodyHandlers.ofString());
+                    long ms = (System.nanoTime() - t0) / 1_000_000;
+                    assertThat(r.statusCode()).isEqualTo(503);
+                    assertThat(r.headers().firstValue("x-trellis-response-flags")).contains("UF");
+                    assertThat(r.body()).containsIgnoringCase("timed out");
+                    assertThat(ms).isBetween(250L, 3000L);
+                }
+            } finally {
+                for (java.net.Socket s : fillers) {
+                    s.close();
+                }
+            }
+        }
     }
 
     @Test

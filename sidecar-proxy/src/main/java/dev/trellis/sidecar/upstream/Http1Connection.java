@@ -37,7 +37,6 @@ final class Http1Connection extends ChannelDuplexHandler implements UpstreamStre
     private boolean keepAlive;
     private boolean chunked;
     private boolean tunnel;
-    private boolean headResponse;
 
     Http1Connection(Http1ConnectionPool pool, Host host) {
         this.pool = pool;
@@ -54,7 +53,6 @@ final class Http1Connection extends ChannelDuplexHandler implements UpstreamStre
         this.responseDone = false;
         this.keepAlive = true;
         this.chunked = false;
-        this.headResponse = false;
         channel.config().setAutoRead(true);
         return this;
     }
@@ -67,7 +65,6 @@ final class Http1Connection extends ChannelDuplexHandler implements UpstreamStre
     @Override
     public void writeHeaders(Http2Headers h, boolean endStream) {
         HttpMethod method = HttpMethod.valueOf(h.method().toString());
-        headResponse = method.equals(HttpMethod.HEAD);
         HttpHeaders hh = HeaderConversion.toHttp1(h, HeaderConversion.newHttp1Headers());
         if (h.authority() != null) {
             hh.set("host", h.authority());
@@ -261,9 +258,5 @@ final class Http1Connection extends ChannelDuplexHandler implements UpstreamStre
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         fail("upstream connection error: " + cause.getMessage());
-    }
-
-    boolean headResponse() {
-        return headResponse;
     }
 }

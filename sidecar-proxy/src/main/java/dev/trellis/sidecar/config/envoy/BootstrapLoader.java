@@ -53,8 +53,9 @@ public final class BootstrapLoader {
         try {
             tree = (json ? JSON : YAML).readTree(text);
         } catch (JsonProcessingException e) {
-            throw new ConfigException("not valid " + (json ? "JSON" : "YAML") + ": " + e.getOriginalMessage()
-                    + (e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr()), e);
+            String first = String.valueOf(e.getOriginalMessage()).lines().findFirst().orElse("").trim();
+            throw new ConfigException("not valid " + (json ? "JSON" : "YAML")
+                    + (e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr()) + ": " + first, e);
         }
         if (tree == null || !tree.isObject()) {
             throw new ConfigException("expected a Bootstrap object at the top level");
