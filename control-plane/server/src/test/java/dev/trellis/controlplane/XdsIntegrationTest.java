@@ -247,6 +247,24 @@ class XdsIntegrationTest {
     }
 
     @Test
+    void replacementOnTheSameAddressDoesNotHoldUpTheOldInstancesRemoval() throws Exception {
+        Sidecars.Registration old = healthy("echo", "echo-old", 9001);
+        await().until(() -> cp.registry().instances().stream().anyMatch(i -> i.routable()));
+        try (AdsClient caller = new AdsClient(channel, "sidecar~client~c1", List.of("echo"))) {
+            caller.request(EDS, List.of("outbound|echo"), null);
+            caller.ack(caller.next(EDS), List.of("outbound|echo"));
+            healthy("echo", "echo-new", 9001); // the restarted process, same address and port
+            caller.ack(caller.next(EDS), List.of("outbound|echo"));
+            old.deregister(Duration.ofSeconds(10));
+            DiscoveryResponse eds = caller.next(EDS);
+            assertThat(AdsClient.endpoints(eds)).containsExactly("outbound|echo=127.0.0.1:9001");
+            caller.ack(eds, List.of("outbound|echo"));
+            RegistrationResponse ack = (RegistrationResponse) old.next();
+            assertThat(ack.getRemovalAcknowledged().getComplete()).isTrue();
+        }
+    }
+
+    @Test
     void deregisterGivesUpAtTheBoundNamingWhoDidNotAck() throws Exception {
         Sidecars.Registration leaving = healthy("echo", "echo-1", 9001);
         await().until(() -> cp.registry().instances().stream().anyMatch(i -> i.routable()));

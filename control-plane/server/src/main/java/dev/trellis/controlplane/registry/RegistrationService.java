@@ -162,7 +162,7 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
                 answer(new RemovalTracker.Result(true, List.of(), Duration.ZERO));
                 return;
             }
-            removals.awaitRemoval(removed.endpoint(), bound).whenComplete((r, e) -> {
+            removals.awaitRemoval(removed.instanceId(), bound).whenComplete((r, e) -> {
                 if (e != null) {
                     log.warn("waiting for removal of {} failed", removed.instanceId(), e);
                     r = new RemovalTracker.Result(false, List.of(), Duration.ZERO);

@@ -283,8 +283,14 @@ public final class ProxyTracker implements DiscoveryServerCallbacks, RemovalTrac
                 ClusterLoadAssignment cla = a.unpack(ClusterLoadAssignment.class);
                 for (LocalityLbEndpoints l : cla.getEndpointsList()) {
                     for (LbEndpoint e : l.getLbEndpointsList()) {
-                        var sa = e.getEndpoint().getAddress().getSocketAddress();
-                        out.add(endpointKey(sa.getAddress(), sa.getPortValue()));
+                        // by instance id, so a new instance on the same address:port is not taken for the old one
+                        var md = e.getMetadata().getFilterMetadataOrDefault(Translator.METADATA, null);
+                        if (md != null && md.containsFields("instance_id")) {
+                            out.add(md.getFieldsOrThrow("instance_id").getStringValue());
+                        } else {
+                            var sa = e.getEndpoint().getAddress().getSocketAddress();
+                            out.add(endpointKey(sa.getAddress(), sa.getPortValue()));
+                        }
                     }
                 }
             } catch (InvalidProtocolBufferException e) {
