@@ -96,6 +96,35 @@ class GrpcProxyTest {
     }
 
     @Test
+    void serverAndClientStreaming() throws Exception {
+        List<String> got = new java.util.ArrayList<>();
+        ClientCalls.blockingServerStreamingCall(channel, GrpcEcho.SERVER_STREAM, CallOptions.DEFAULT, "100".getBytes())
+                .forEachRemaining(b -> got.add(new String(b)));
+        assertThat(got).hasSize(100).startsWith("s0").endsWith("s99");
+        com.google.common.util.concurrent.SettableFuture<String> result = com.google.common.util.concurrent.SettableFuture.create();
+        StreamObserver<byte[]> up = ClientCalls.asyncClientStreamingCall(channel.newCall(GrpcEcho.CLIENT_STREAM, CallOptions.DEFAULT),
+                new StreamObserver<>() {
+                    @Override
+                    public void onNext(byte[] v) {
+                        result.set(new String(v));
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                        result.setException(t);
+                    }
+
+                    @Override
+                    public void onCompleted() {}
+                });
+        for (int i = 0; i < 30; i++) {
+            up.onNext(new byte[1000]);
+        }
+        up.onCompleted();
+        assertThat(result.get(20, TimeUnit.SECONDS)).isEqualTo("30");
+    }
+
+    @Test
     void deadlinePropagatesAsGrpcTimeoutAndExpires() {
         assertThatThrownBy(() -> ClientCalls.blockingUnaryCall(channel, GrpcEcho.SLOW,
                 CallOptions.DEFAULT.withDeadlineAfter(300, TimeUnit.MILLISECONDS), "2000".getBytes()))

@@ -35,6 +35,8 @@ public final class GrpcEcho implements AutoCloseable {
     public static final MethodDescriptor<byte[], byte[]> UNARY = method("Unary", MethodDescriptor.MethodType.UNARY);
     public static final MethodDescriptor<byte[], byte[]> SLOW = method("Slow", MethodDescriptor.MethodType.UNARY);
     public static final MethodDescriptor<byte[], byte[]> BIDI = method("Bidi", MethodDescriptor.MethodType.BIDI_STREAMING);
+    public static final MethodDescriptor<byte[], byte[]> SERVER_STREAM = method("ServerStream", MethodDescriptor.MethodType.SERVER_STREAMING);
+    public static final MethodDescriptor<byte[], byte[]> CLIENT_STREAM = method("ClientStream", MethodDescriptor.MethodType.CLIENT_STREAMING);
 
     /** Remaining deadline (ms) the server saw on the last slow call, or -1. */
     public final AtomicLong lastDeadlineMs = new AtomicLong(-1);
@@ -62,6 +64,30 @@ public final class GrpcEcho implements AutoCloseable {
                     }
                     obs.onNext(req);
                     obs.onCompleted();
+                }))
+                .addMethod(SERVER_STREAM, ServerCalls.asyncServerStreamingCall((req, obs) -> {
+                    int n = Integer.parseInt(new String(req));
+                    for (int i = 0; i < n; i++) {
+                        obs.onNext(("s" + i).getBytes());
+                    }
+                    obs.onCompleted();
+                }))
+                .addMethod(CLIENT_STREAM, ServerCalls.asyncClientStreamingCall(obs -> new StreamObserver<byte[]>() {
+                    int count;
+
+                    @Override
+                    public void onNext(byte[] value) {
+                        count++;
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {}
+
+                    @Override
+                    public void onCompleted() {
+                        obs.onNext(Integer.toString(count).getBytes());
+                        obs.onCompleted();
+                    }
                 }))
                 .addMethod(BIDI, ServerCalls.asyncBidiStreamingCall(obs -> new StreamObserver<byte[]>() {
                     @Override
