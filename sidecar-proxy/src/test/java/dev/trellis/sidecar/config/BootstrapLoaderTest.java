@@ -91,6 +91,8 @@ class BootstrapLoaderTest {
         assertThatThrownBy(() -> parse(missing)).hasMessageContaining("cluster 'nope' is not defined");
         String badDomain = bootstrap(listener("in", "", j("{'name': 'v', 'domains': ['a*b'], 'routes': []}")), cluster("app", "", 1));
         assertThatThrownBy(() -> parse(badDomain)).hasMessageContaining("domains[0]: 'a*b' (expected: an exact host, *.suffix, prefix* or *)");
+        String staticName = bootstrap(listener("in", "", vhost(route("/", "app"))), cluster("app", "", 1).replace("127.0.0.1", "app.local"));
+        assertThatThrownBy(() -> parse(staticName)).hasMessageContaining("endpoint address 'app.local' (expected: an IP address in a STATIC cluster");
         assertThatThrownBy(() -> parse("[1, 2]")).hasMessageContaining("expected a Bootstrap object");
         assertThatThrownBy(() -> parse("{a: [")).hasMessageContaining("not valid YAML");
     }

@@ -21,6 +21,10 @@ public final class ClusterTranslator {
 
     private ClusterTranslator() {}
 
+    static boolean isIpLiteral(String s) {
+        return s.matches("\\d{1,3}(\\.\\d{1,3}){3}") || (s.indexOf(':') >= 0 && s.matches("[0-9a-fA-F:.]+"));
+    }
+
     public static ClusterConfig translate(Cluster c, String path) {
         Fields.allowOnly(c, path, "name", "type", "connect_timeout", "lb_policy", "load_assignment",
                 "typed_extension_protocol_options", "per_connection_buffer_limit_bytes", "transport_socket",
@@ -43,6 +47,14 @@ public final class ClusterTranslator {
                 : DEFAULT_CONNECT_TIMEOUT;
         List<ClusterConfig.EndpointConfig> endpoints = LoadAssignmentTranslator.translate(c.getLoadAssignment(),
                 cp + ".load_assignment");
+        if (type == ClusterConfig.DiscoveryType.STATIC) {
+            for (ClusterConfig.EndpointConfig e : endpoints) {
+                if (!isIpLiteral(e.address().host())) {
+                    throw Fields.invalid(cp + ".load_assignment", "endpoint address '" + e.address().host() + "'",
+                            "an IP address in a STATIC cluster; use STRICT_DNS or LOGICAL_DNS for names");
+                }
+            }
+        }
         if (type == ClusterConfig.DiscoveryType.LOGICAL_DNS && endpoints.size() > 1) {
             throw Fields.invalid(cp + ".load_assignment", endpoints.size() + " endpoints", "exactly one for LOGICAL_DNS");
         }
