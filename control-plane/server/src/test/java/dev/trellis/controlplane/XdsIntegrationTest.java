@@ -282,7 +282,7 @@ class XdsIntegrationTest {
 
     @Test
     void proxylessClientGetsAnApiListenerPerService() throws Exception {
-        healthy("echo", "echo-1", 9001);
+        Sidecars.Registration echoOnly = healthy("echo", "echo-1", 9001);
         await().until(() -> cp.registry().instances().stream().anyMatch(i -> i.routable()));
         try (AdsClient ads = new AdsClient(channel, "grpc-client-1", List.of())) {
             ads.request(LDS, List.of("echo"), null);
@@ -300,8 +300,14 @@ class XdsIntegrationTest {
             Cluster c = AdsClient.unpack(ads.next(CDS), Cluster.class).get(0);
             assertThat(c.getLbPolicy()).isEqualTo(Cluster.LbPolicy.ROUND_ROBIN);
             ads.request(EDS, List.of("outbound|echo"), null);
-            var cla = AdsClient.unpack(ads.next(EDS), io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment.class).get(0);
+            DiscoveryResponse eds = ads.next(EDS);
+            var cla = AdsClient.unpack(eds, io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment.class).get(0);
             assertThat(cla.getEndpoints(0).getLoadBalancingWeight().getValue()).isEqualTo(1);
+            ads.ack(eds, List.of("outbound|echo"));
+
+            // the last instance leaving empties the endpoints (the service does not just vanish)
+            echoOnly.deregister(Duration.ofSeconds(5));
+            assertThat(AdsClient.endpoints(ads.next(EDS))).isEmpty();
         }
     }
 

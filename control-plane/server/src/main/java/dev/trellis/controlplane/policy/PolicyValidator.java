@@ -86,6 +86,22 @@ public final class PolicyValidator {
                 r.done();
             }
         }
+        for (RouteSpec r : routes.values()) {
+            if (external.containsKey(r.service())) {
+                errors.add("Route/" + r.name() + ": spec.service: " + r.service()
+                        + " (expected: a mesh service, not ExternalService/" + r.service() + ")");
+            }
+            for (int i = 0; i < r.rules().size(); i++) {
+                List<Destination> ds = r.rules().get(i).destinations();
+                for (int j = 0; j < ds.size(); j++) {
+                    if (!ds.get(j).service().equals(r.service()) && external.containsKey(ds.get(j).service())) {
+                        errors.add("Route/" + r.name() + ": spec.rules[" + i + "].destinations[" + j + "].service: "
+                                + ds.get(j).service() + " (expected: a mesh service, not ExternalService/"
+                                + ds.get(j).service() + ")");
+                    }
+                }
+            }
+        }
         for (PolicyDocument d : docs) {
             if (d.kind() == PolicyKind.ExternalService && services.containsKey(d.name())) {
                 errors.add(d.ref() + ": name: " + d.name() + " (expected: a name not also used by Service/" + d.name() + ")");

@@ -29,6 +29,8 @@ public final class Registry {
     private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
     private final AtomicLong generation = new AtomicLong();
     private final AtomicLong leases = new AtomicLong();
+    /** Every service that ever had an instance: it keeps its (then empty) endpoints when the last one leaves. */
+    private final java.util.Set<String> services = ConcurrentHashMap.newKeySet();
 
     public Registry(Clock clock, Scheduler scheduler, Duration gracePeriod) {
         this.clock = clock;
@@ -53,6 +55,7 @@ public final class Registry {
     /** Adds or takes over the instance (same instance id); it is not routable until reported healthy. */
     public Lease register(ServiceInstance instance) {
         long id = leases.incrementAndGet();
+        services.add(instance.service());
         Entry[] old = new Entry[1];
         entries.compute(instance.instanceId(), (k, prev) -> {
             old[0] = prev;
@@ -140,9 +143,13 @@ public final class Registry {
         return out;
     }
 
-    /** Instances by service name (all, routable or not). */
+    /**
+     * Instances by service name (all, routable or not), including services whose instances have all
+     * gone (with an empty list), so proxies learn that there are no endpoints left.
+     */
     public Map<String, List<ServiceInstance>> byService() {
         Map<String, List<ServiceInstance>> m = new TreeMap<>();
+        for (String s : services) m.put(s, new ArrayList<>());
         for (ServiceInstance i : instances()) m.computeIfAbsent(i.service(), k -> new ArrayList<>()).add(i);
         return m;
     }

@@ -101,4 +101,20 @@ class PolicyValidatorTest {
         assertThat(errors("kind: MeshConfig\nname: a\n---\nkind: MeshConfig\nname: b\n"))
                 .containsExactly("MeshConfig/b: kind: MeshConfig (expected: at most one MeshConfig document, found 2)");
     }
+
+    @Test
+    void routesMayNotTargetExternalServices() {
+        assertThat(errors("""
+                kind: ExternalService
+                name: payments
+                spec: {endpoints: ["api.pay.example:443"]}
+                ---
+                kind: Route
+                name: r
+                spec:
+                  service: users
+                  rules: [{destinations: [{service: payments, weight: 1}]}]
+                """)).containsExactly("Route/r: spec.rules[0].destinations[0].service: payments "
+                + "(expected: a mesh service, not ExternalService/payments)");
+    }
 }
