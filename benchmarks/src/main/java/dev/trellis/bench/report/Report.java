@@ -206,8 +206,8 @@ public final class Report {
                 .append("Each request has an intended send time; latency runs from it, not from when the request could be written, ")
                 .append("so a stall is charged to every request it delayed (coordinated-omission correction, as in wrk2 and fortio). ")
                 .append("HTTP/1.1 carries one request at a time per connection; HTTP/2 and gRPC up to 100 streams.\n");
-        md.append("- Before the first scenario the generator runs flat out against the backend, unmeasured, to warm up its JVM. ")
-                .append("Each phase then starts with ").append(Durations.format(run.warmup())).append(" of warm-up at the same load, ")
+        md.append("- Each scenario first runs flat out (closed loop) for twice the phase warm-up, unmeasured, so JIT-compiled ")
+                .append("proxies and the generator's own JVM are warm. Each phase then starts with ").append(Durations.format(run.warmup())).append(" of warm-up at the same load, ")
                 .append("not measured; then ").append(Durations.format(run.duration())).append(" measured.\n");
         md.append("- Maximum throughput: closed loop, ").append(run.maxDepth()).append(" request(s) in flight per connection, ")
                 .append("the next sent as soon as one completes; latency there is from the send.\n");

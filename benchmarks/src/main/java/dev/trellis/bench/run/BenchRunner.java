@@ -92,7 +92,6 @@ public final class BenchRunner {
              EchoServer backend = EchoServer.start(backendGroup, new InetSocketAddress("127.0.0.1", 0))) {
             ScenarioContext ctx = new ScenarioContext(settings.protocol(), backend.address(), workDir,
                     outDir.resolve("pki"), placement, processes, binaries, settings.sidecar(), Duration.ofSeconds(60));
-            warmUpGenerator(clientGroup, backend.address());
             for (String name : settings.scenarios()) {
                 Scenario scenario = Scenarios.byName(name).orElseThrow();
                 results.add(measure(scenario, ctx, clientGroup, processes));
@@ -118,26 +117,22 @@ public final class BenchRunner {
     }
 
     /**
-     * Runs the generator flat out against the backend before any scenario, unmeasured, so the first
-     * scenario does not pay for this JVM's JIT warm-up (the per-phase warm-up is for the path under test).
+     * Runs the path flat out, unmeasured, before its first phase: JIT-compiled proxies (the Trellis
+     * sidecar) and this JVM's own generator and backend start every scenario warm, as C proxies do.
      */
-    private void warmUpGenerator(EventLoopGroup clientGroup, InetSocketAddress backend) {
-        Duration time = generatorWarmup(settings.warmup());
+    private void warmUpPath(String name, LoadGenerator gen) {
+        Duration time = pathWarmup(settings.warmup());
         if (time.isZero()) {
             return;
         }
-        err.println("trellis bench: warming up the load generator and the echo backend for " + time.toSeconds() + "s (not measured)");
         Progress progress = new Progress();
-        try (LoadGenerator gen = new LoadGenerator(clientGroup, settings.protocol(), backend, settings.connections(),
-                settings.payloadBytes());
-             ProgressBar bar = ProgressBar.start(err, terminal, "generator warm-up", time.toNanos(), progress)) {
-            gen.closedLoop(settings.protocol().multiplexed() ? 4 : 1, Duration.ZERO, time, settings.drain(), progress,
-                    () -> {}, () -> {});
+        try (ProgressBar bar = ProgressBar.start(err, terminal, name + " warm-up", time.toNanos(), progress)) {
+            gen.closedLoop(settings.maxDepth(), Duration.ZERO, time, settings.drain(), progress, () -> {}, () -> {});
         }
     }
 
     /** Twice the per-phase warm-up, at least 2 s; none when warm-up is off. */
-    static Duration generatorWarmup(Duration phaseWarmup) {
+    static Duration pathWarmup(Duration phaseWarmup) {
         if (phaseWarmup.isZero()) {
             return Duration.ZERO;
         }
@@ -171,6 +166,7 @@ public final class BenchRunner {
         try (LoadGenerator gen = new LoadGenerator(clientGroup, settings.protocol(), d.target(), settings.connections(),
                 settings.payloadBytes())) {
             boolean proxies = !d.proxies().isEmpty();
+            warmUpPath(name, gen);
             for (int rate : settings.rates()) {
                 double[] cpu = new double[2];
                 Progress progress = new Progress();

@@ -49,7 +49,10 @@ public record Deployment(InetSocketAddress target, List<Proxy> proxies) {
         return ticks / (double) ProcStats.clockTicksPerSecond();
     }
 
-    /** Whether any proxy is still running (all of them must be, for the figures to mean anything). */
+    /**
+     * The first proxy that has exited, as {@code NAME exited with CODE}, or null while all run (they
+     * must, for the figures to mean anything).
+     */
     public String deadProxy() {
         for (Proxy p : proxies) {
             if (!p.process().isAlive()) {

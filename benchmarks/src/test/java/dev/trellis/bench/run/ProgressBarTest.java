@@ -15,9 +15,9 @@ class ProgressBarTest {
     }
 
     @Test
-    void generatorWarmupIsTwiceThePhaseWarmupAndAtLeastTwoSeconds() {
-        assertThat(BenchRunner.generatorWarmup(Duration.ZERO)).isZero();
-        assertThat(BenchRunner.generatorWarmup(Duration.ofMillis(500))).isEqualTo(Duration.ofSeconds(2));
-        assertThat(BenchRunner.generatorWarmup(Duration.ofSeconds(5))).isEqualTo(Duration.ofSeconds(10));
+    void pathWarmupIsTwiceThePhaseWarmupAndAtLeastTwoSeconds() {
+        assertThat(BenchRunner.pathWarmup(Duration.ZERO)).isZero();
+        assertThat(BenchRunner.pathWarmup(Duration.ofMillis(500))).isEqualTo(Duration.ofSeconds(2));
+        assertThat(BenchRunner.pathWarmup(Duration.ofSeconds(5))).isEqualTo(Duration.ofSeconds(10));
     }
 }
