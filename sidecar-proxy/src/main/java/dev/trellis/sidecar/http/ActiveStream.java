@@ -107,6 +107,11 @@ public final class ActiveStream implements HttpFilter.Context {
     /** Request headers arrived (HTTP/2 form, pseudo-headers set). */
     public void onRequestHeaders(Http2Headers h, boolean endStream) {
         requestEnded = endStream;
+        if (h.authority() == null && h.contains("host")) {
+            // HTTP/2 allows Host instead of :authority (RFC 9113 8.3.1); route on it either way
+            h.authority(h.get("host"));
+            h.remove("host");
+        }
         info.request(String.valueOf(h.method()), String.valueOf(h.path()), String.valueOf(h.authority()));
         CharSequence ct = h.get("content-type");
         info.grpc(ct != null && ct.toString().startsWith("application/grpc"));
