@@ -305,6 +305,12 @@ class XdsIntegrationTest {
             assertThat(cla.getEndpoints(0).getLoadBalancingWeight().getValue()).isEqualTo(1);
             ads.ack(eds, List.of("outbound|echo"));
 
+            // an unknown service is answered at once, without it (grpc-java then fails fast)
+            try (AdsClient other = new AdsClient(channel, "grpc-client-2", List.of())) {
+                other.request(LDS, List.of("nope"), null);
+                assertThat(other.next(LDS).getResourcesList()).isEmpty();
+            }
+
             // the last instance leaving empties the endpoints (the service does not just vanish)
             echoOnly.deregister(Duration.ofSeconds(5));
             assertThat(AdsClient.endpoints(ads.next(EDS))).isEmpty();

@@ -15,8 +15,9 @@ import java.util.function.Consumer;
 /**
  * Sits between the discovery server and the snapshot cache and fixes two things of plain
  * state-of-the-world serving: a request that omits its node (allowed after the first request of a
- * stream) is served for the stream's node, and a NACK waits for a newer version instead of getting
- * the rejected one again at once (which would make a proxy NACK in a tight loop).
+ * stream) is served for the stream's node, a NACK waits for a newer version instead of getting
+ * the rejected one again at once (which would make a proxy NACK in a tight loop), and an LDS or CDS
+ * request naming a resource that does not exist is answered without it instead of not at all.
  */
 final class StreamAwareWatcher implements ConfigWatcher {
     private final ConfigWatcher cache;
@@ -39,7 +40,13 @@ final class StreamAwareWatcher implements ConfigWatcher {
             if (ctx.rejectedVersion() != null) b.setVersionInfo(ctx.rejectedVersion());
             request = XdsRequest.create(b.build());
         }
-        return cache.createWatch(ads, request, knownResourceNames, responseConsumer, hasClusterChanged,
+        // LDS and CDS responses list every subscribed resource that exists, so a missing one reads as
+        // "does not exist" at once (grpc-java would otherwise wait 15 s); RDS and EDS keep ADS's
+        // all-names-present rule, where a missing name is not a deletion.
+        String type = request.getTypeUrl();
+        boolean wholeSet = type.equals(io.envoyproxy.controlplane.cache.Resources.V3.LISTENER_TYPE_URL)
+                || type.equals(io.envoyproxy.controlplane.cache.Resources.V3.CLUSTER_TYPE_URL);
+        return cache.createWatch(ads && !wholeSet, request, knownResourceNames, responseConsumer, hasClusterChanged,
                 allowDefaultEmptyEdsUpdate);
     }
 
