@@ -82,13 +82,18 @@ public final class AdminServer {
     }
 
     public InetSocketAddress bind(SocketAddr address, EventLoopGroup group) throws InterruptedException {
-        server = new ServerBootstrap().group(group).channel(Transports.serverChannel())
+        var f = new ServerBootstrap().group(group).channel(Transports.serverChannel())
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
                         ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(64 * 1024), new Handler());
                     }
-                }).bind(address.host(), address.port()).sync().channel();
+                }).bind(address.host(), address.port()).await();
+        if (!f.isSuccess()) {
+            throw new dev.trellis.sidecar.config.ConfigException("admin.address: cannot bind " + address + ": "
+                    + f.cause().getMessage(), f.cause());
+        }
+        server = f.channel();
         return (InetSocketAddress) server.localAddress();
     }
 

@@ -64,7 +64,12 @@ public final class ProxyListener {
                         initConnection(ch);
                     }
                 });
-        server = b.bind(addr.host(), addr.port()).sync().channel();
+        var f = b.bind(addr.host(), addr.port()).await();
+        if (!f.isSuccess()) {
+            throw new dev.trellis.sidecar.config.ConfigException("listener '" + name + "': cannot bind " + addr + ": "
+                    + f.cause().getMessage(), f.cause());
+        }
+        server = f.channel();
         return (InetSocketAddress) server.localAddress();
     }
 
