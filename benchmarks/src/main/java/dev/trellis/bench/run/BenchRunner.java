@@ -90,6 +90,7 @@ public final class BenchRunner {
         List<ScenarioResult> results = new ArrayList<>();
         try (ProcessSupervisor processes = new ProcessSupervisor();
              EchoServer backend = EchoServer.start(backendGroup, new InetSocketAddress("127.0.0.1", 0))) {
+            processes.deleteOnInterrupt(workDir);
             ScenarioContext ctx = new ScenarioContext(settings.protocol(), backend.address(), workDir,
                     outDir.resolve("pki"), placement, processes, binaries, settings.sidecar(), Duration.ofSeconds(60));
             for (String name : settings.scenarios()) {

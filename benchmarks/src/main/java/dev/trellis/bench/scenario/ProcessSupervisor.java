@@ -21,10 +21,30 @@ public final class ProcessSupervisor implements AutoCloseable {
     private static final Duration GRACE = Duration.ofSeconds(5);
 
     private final List<Process> running = new CopyOnWriteArrayList<>();
-    private final Thread hook = new Thread(this::stopAll, "bench-process-cleanup");
+    private final List<Path> scratch = new CopyOnWriteArrayList<>();
+    private final Thread hook = new Thread(this::cleanUp, "bench-process-cleanup");
 
     public ProcessSupervisor() {
         Runtime.getRuntime().addShutdownHook(hook);
+    }
+
+    /**
+     * Deletes {@code dir} when the run is interrupted, after the processes that write into it have
+     * stopped (the normal path deletes it itself).
+     */
+    public void deleteOnInterrupt(Path dir) {
+        scratch.add(dir);
+    }
+
+    private void cleanUp() {
+        stopAll();
+        for (Path dir : scratch) {
+            try (java.util.stream.Stream<Path> all = Files.walk(dir)) {
+                all.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            } catch (IOException | RuntimeException e) {
+                // best effort: it is under the temp folder
+            }
+        }
     }
 
     /** Starts {@code command} with stdout and stderr going to {@code log}. */
