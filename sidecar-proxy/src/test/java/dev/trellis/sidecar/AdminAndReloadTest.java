@@ -67,6 +67,22 @@ class AdminAndReloadTest {
     }
 
     @Test
+    void anOpenConnectionSurvivesAReloadAndItsNextRequestUsesTheNewConfig() throws Exception {
+        proxy.rewrite(config("before"));
+        assertThat(proxy.sidecar.reload()).isEmpty();
+        try (dev.trellis.sidecar.testing.Raw raw = new dev.trellis.sidecar.testing.Raw(proxy.port("main"))) {
+            raw.send("GET /slow?ms=300 HTTP/1.1\r\nHost: h\r\n\r\n");
+            Thread.sleep(100);
+            proxy.rewrite(config("after"));
+            assertThat(admin("POST", "/reload").statusCode()).isEqualTo(200);
+            raw.send("GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+            String both = raw.readUntilClose(5000);
+            assertThat(both.indexOf("x-config: before")).isGreaterThan(0);
+            assertThat(both.indexOf("x-config: after")).isGreaterThan(both.indexOf("x-config: before"));
+        }
+    }
+
+    @Test
     void reloadUnderLoadDropsNothingAndRefusesBadFiles() throws Exception {
         AtomicBoolean run = new AtomicBoolean(true);
         AtomicInteger ok = new AtomicInteger();
