@@ -47,7 +47,7 @@ final class StatusCommand implements Callable<Integer> {
             out.printf("%-40s %-9s %-7s %-8s %-12s %-12s %-12s %-12s%n", p.path("node").asText(), p.path("type").asText(),
                     p.path("state").asText(), age(p.path("connectedSince").asText()), cell(res.path("LDS")), cell(res.path("RDS")), cell(res.path("CDS")),
                     cell(res.path("EDS")));
-            res.fields().forEachRemaining(e -> {
+            res.properties().forEach(e -> {
                 JsonNode n = e.getValue().path("lastNack");
                 if (!n.isMissingNode()) {
                     nacks.add(p.path("node").asText() + " " + e.getKey() + " version " + n.path("version").asText()

@@ -240,8 +240,7 @@ final class SpecReader {
             error(at(field), v, "a map of strings");
             return out;
         }
-        for (Iterator<Map.Entry<String, JsonNode>> it = v.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : v.properties()) {
             if (!e.getValue().isValueNode() || e.getValue().isNull()) {
                 error(at(field) + "." + e.getKey(), e.getValue(), "a string");
             } else {

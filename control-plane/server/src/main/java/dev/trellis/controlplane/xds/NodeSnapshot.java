@@ -14,6 +14,7 @@ import java.util.List;
  * outbound resources share one object per type, and a type that did not change keeps its object,
  * so a push to thousands of proxies does not hash every resource again for each of them.
  */
+@SuppressWarnings("unchecked") // the raw versionedResources override below
 final class NodeSnapshot extends Snapshot {
     private static final SnapshotResources<Secret> NO_SECRETS = SnapshotResources.create(List.of(), "0");
 
