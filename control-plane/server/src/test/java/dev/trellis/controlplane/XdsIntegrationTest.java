@@ -140,6 +140,15 @@ class XdsIntegrationTest {
                 assertThat(p.path("resources").path("RDS").path("acked").asText()).isEqualTo(rds.getVersionInfo());
             });
             assertThat(ads.poll(RDS, 300)).as("the rejected version is not sent again").isNull();
+            java.io.StringWriter status = new java.io.StringWriter();
+            picocli.CommandLine cl = dev.trellis.common.cli.Cli.commandLine(new dev.trellis.controlplane.cli.ControlPlaneMain());
+            cl.setOut(new java.io.PrintWriter(status));
+            assertThat(cl.execute("status", "--control-plane-admin", "http://127.0.0.1:" + cp.adminPort())).isZero();
+            assertThat(status.toString())
+                    .containsPattern("sidecar~client~c1 +sidecar +NACKED ")
+                    .contains("sidecar~client~c1 RDS version " + rds2.getVersionInfo()
+                            + ": route outbound: timeout 2s not supported here")
+                    .contains("registry: 4 instance(s), 3 routable");
             assertThat(http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + cp.adminPort() + "/metrics")).build(),
                     HttpResponse.BodyHandlers.ofString()).body())
                     .contains("trellis_xds_nacks_total{type=\"RDS\"} 1.0")
