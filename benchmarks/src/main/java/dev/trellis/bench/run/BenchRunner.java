@@ -127,8 +127,17 @@ public final class BenchRunner {
             return;
         }
         Progress progress = new Progress();
-        try (ProgressBar bar = ProgressBar.start(err, terminal, name + " warm-up", time.toNanos(), progress)) {
-            gen.closedLoop(settings.maxDepth(), Duration.ZERO, time, settings.drain(), progress, () -> {}, () -> {});
+        withProgress(name + " warm-up", time, progress, () ->
+                gen.closedLoop(settings.maxDepth(), Duration.ZERO, time, settings.drain(), progress, () -> {}, () -> {}));
+    }
+
+    /** Runs {@code work} with a progress bar on the terminal (none otherwise). */
+    private <T> T withProgress(String label, Duration total, Progress progress, java.util.function.Supplier<T> work) {
+        ProgressBar bar = ProgressBar.start(err, terminal, label, total.toNanos(), progress);
+        try {
+            return work.get();
+        } finally {
+            bar.close();
         }
     }
 
@@ -171,12 +180,9 @@ public final class BenchRunner {
             for (int rate : settings.rates()) {
                 double[] cpu = new double[2];
                 Progress progress = new Progress();
-                LoadResult r;
-                try (ProgressBar bar = ProgressBar.start(err, terminal, name + " @ " + rate + " rps",
-                        settings.warmup().plus(settings.duration()).toNanos(), progress)) {
-                    r = gen.openLoop(rate, settings.warmup(), settings.duration(), settings.drain(), progress,
-                            () -> cpu[0] = d.proxyCpuSeconds(), () -> cpu[1] = d.proxyCpuSeconds());
-                }
+                LoadResult r = withProgress(name + " @ " + rate + " rps", settings.warmup().plus(settings.duration()),
+                        progress, () -> gen.openLoop(rate, settings.warmup(), settings.duration(), settings.drain(),
+                                progress, () -> cpu[0] = d.proxyCpuSeconds(), () -> cpu[1] = d.proxyCpuSeconds()));
                 Long rss = proxies ? sum(d.proxies().stream().map(Deployment.Proxy::rssBytes).toList()) : null;
                 rates.add(new RateResult(rate, r, proxies ? cpu[1] - cpu[0] : null, rss));
                 err.println("trellis bench: " + name + " @ " + rate + " rps: " + summary(r));
@@ -188,12 +194,10 @@ public final class BenchRunner {
             if (!settings.maxDuration().isZero()) {
                 double[] cpu = new double[2];
                 Progress progress = new Progress();
-                LoadResult r;
-                try (ProgressBar bar = ProgressBar.start(err, terminal, name + " @ max",
-                        settings.warmup().plus(settings.maxDuration()).toNanos(), progress)) {
-                    r = gen.closedLoop(settings.maxDepth(), settings.warmup(), settings.maxDuration(), settings.drain(),
-                            progress, () -> cpu[0] = d.proxyCpuSeconds(), () -> cpu[1] = d.proxyCpuSeconds());
-                }
+                LoadResult r = withProgress(name + " @ max", settings.warmup().plus(settings.maxDuration()), progress,
+                        () -> gen.closedLoop(settings.maxDepth(), settings.warmup(), settings.maxDuration(),
+                                settings.drain(), progress, () -> cpu[0] = d.proxyCpuSeconds(),
+                                () -> cpu[1] = d.proxyCpuSeconds()));
                 max = new MaxResult(r, settings.maxDepth(), proxies ? cpu[1] - cpu[0] : null);
                 err.println("trellis bench: " + name + " @ max: " + String.format(Locale.ROOT, "%.0f rps, ", r.throughput())
                         + summary(r));

@@ -173,7 +173,7 @@ class EchoHandlersTest {
         ch.writeInbound(new DefaultHttp2DataFrame(Unpooled.copiedBuffer("abc", StandardCharsets.UTF_8), false).stream(s));
         ch.writeInbound(new DefaultHttp2ResetFrame(Http2Error.CANCEL).stream(s));
         ch.readOutbound(); // window update
-        assertThat((Object) ch.readOutbound()).isNull();
+        assertThat(ch.<Object>readOutbound()).isNull();
         assertThat(ch.finishAndReleaseAll()).isFalse();
     }
 }
