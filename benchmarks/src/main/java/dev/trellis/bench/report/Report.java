@@ -195,7 +195,9 @@ public final class Report {
 
     private static String method(RunInfo run, List<ScenarioResult> results) {
         StringBuilder md = new StringBuilder("## Method\n\n");
-        md.append("Paths measured, one after the other in this run, against the same echo backend:\n\n");
+        md.append("Paths measured in this run against the same echo backend. All are started first; then each rate runs ")
+                .append("on every path back to back, then the max-throughput phase, so a change in the machine's load ")
+                .append("over the run falls on the rows compared as evenly as it can:\n\n");
         for (ScenarioResult r : results) {
             md.append("- `").append(r.name()).append("`: ").append(r.path()).append('\n');
         }

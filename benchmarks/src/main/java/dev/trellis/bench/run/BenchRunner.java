@@ -93,10 +93,7 @@ public final class BenchRunner {
             processes.deleteOnInterrupt(workDir);
             ScenarioContext ctx = new ScenarioContext(settings.protocol(), backend.address(), workDir,
                     outDir.resolve("pki"), placement, processes, binaries, settings.sidecar(), Duration.ofSeconds(60));
-            for (String name : settings.scenarios()) {
-                Scenario scenario = Scenarios.byName(name).orElseThrow();
-                results.add(measure(scenario, ctx, clientGroup, processes));
-            }
+            results.addAll(measureAll(ctx, clientGroup, processes));
             copyConfigs(workDir, outDir.resolve("configs"));
         } finally {
             clientGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
@@ -150,72 +147,167 @@ public final class BenchRunner {
         return twice.compareTo(Duration.ofSeconds(2)) < 0 ? Duration.ofSeconds(2) : twice;
     }
 
-    private ScenarioResult measure(Scenario scenario, ScenarioContext ctx, EventLoopGroup clientGroup,
-                                   ProcessSupervisor processes) {
+    /** A scenario whose proxies are up, with its connections, collecting results phase by phase. */
+    private static final class Live {
+        final String name;
+        final String path;
+        final Deployment deployment;
+        final LoadGenerator gen;
+        final List<RateResult> rates = new ArrayList<>();
+        MaxResult max;
+        String failure;
+
+        Live(String name, String path, Deployment deployment, LoadGenerator gen) {
+            this.name = name;
+            this.path = path;
+            this.deployment = deployment;
+            this.gen = gen;
+        }
+
+        boolean proxies() {
+            return !deployment.proxies().isEmpty();
+        }
+    }
+
+    /**
+     * Starts every scenario, then measures them phase by phase, each rate for all scenarios back to
+     * back, so that a machine whose load changes over the run (a shared one) disturbs the rows that
+     * are compared as little as it can. Idle paths wait with their connections open.
+     */
+    private List<ScenarioResult> measureAll(ScenarioContext ctx, EventLoopGroup clientGroup, ProcessSupervisor processes) {
+        Map<String, ScenarioResult> notRun = new LinkedHashMap<>();
+        List<Live> live = new ArrayList<>();
+        try {
+            for (String name : settings.scenarios()) {
+                Scenario scenario = Scenarios.byName(name).orElseThrow();
+                Object started = start(scenario, ctx, clientGroup, processes);
+                if (started instanceof Live) {
+                    live.add((Live) started);
+                } else {
+                    notRun.put(name, (ScenarioResult) started);
+                }
+            }
+            for (int rate : settings.rates()) {
+                for (Live l : live) {
+                    if (l.failure == null) {
+                        runRate(l, rate, processes);
+                    }
+                }
+            }
+            if (!settings.maxDuration().isZero()) {
+                for (Live l : live) {
+                    if (l.failure == null) {
+                        runMax(l, processes);
+                    }
+                }
+            }
+            List<ScenarioResult> results = new ArrayList<>();
+            for (String name : settings.scenarios()) {
+                ScenarioResult r = notRun.get(name);
+                if (r == null) {
+                    r = finish(live.stream().filter(l -> l.name.equals(name)).findFirst().orElseThrow());
+                }
+                results.add(r);
+            }
+            return results;
+        } finally {
+            live.forEach(l -> l.gen.close());
+            processes.stopAll();
+        }
+    }
+
+    /** Deploys a scenario and opens and warms its connections: a {@link Live}, or the result saying why not. */
+    private Object start(Scenario scenario, ScenarioContext ctx, EventLoopGroup clientGroup, ProcessSupervisor processes) {
         String name = scenario.name();
         String path = scenario.describe(ctx);
         err.println("trellis bench: " + name + ": " + path);
-        List<RateResult> rates = new ArrayList<>();
-        MaxResult max = null;
         Deployment d;
         try {
             d = scenario.deploy(ctx);
         } catch (ScenarioSkipped e) {
             err.println("trellis bench: " + name + " skipped: " + e.getMessage());
-            processes.stopAll();
             return ScenarioResult.skipped(name, path, e.getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            processes.stopAll();
-            return ScenarioResult.failed(name, path, "interrupted", rates, null);
+            return ScenarioResult.failed(name, path, "interrupted", List.of(), null);
         } catch (Exception e) {
             err.println("trellis bench: " + name + " failed to start: " + e.getMessage());
-            processes.stopAll();
-            return ScenarioResult.failed(name, path, "did not start: " + e.getMessage(), rates, null);
+            return ScenarioResult.failed(name, path, "did not start: " + e.getMessage(), List.of(), null);
         }
-        try (LoadGenerator gen = new LoadGenerator(clientGroup, settings.protocol(), d.target(), settings.connections(),
-                settings.payloadBytes())) {
-            boolean proxies = !d.proxies().isEmpty();
+        LoadGenerator gen = null;
+        try {
+            gen = new LoadGenerator(clientGroup, settings.protocol(), d.target(), settings.connections(),
+                    settings.payloadBytes());
             warmUpPath(name, gen);
-            for (int rate : settings.rates()) {
-                double[] cpu = new double[2];
-                Progress progress = new Progress();
-                LoadResult r = withProgress(name + " @ " + rate + " rps", settings.warmup().plus(settings.duration()),
-                        progress, () -> gen.openLoop(rate, settings.warmup(), settings.duration(), settings.drain(),
-                                progress, () -> cpu[0] = d.proxyCpuSeconds(), () -> cpu[1] = d.proxyCpuSeconds()));
-                Long rss = proxies ? sum(d.proxies().stream().map(Deployment.Proxy::rssBytes).toList()) : null;
-                rates.add(new RateResult(rate, r, proxies ? cpu[1] - cpu[0] : null, rss));
-                err.println("trellis bench: " + name + " @ " + rate + " rps: " + summary(r));
-                String dead = d.deadProxy();
-                if (dead != null) {
-                    return ScenarioResult.failed(name, path, dead + " during the " + rate + " rps phase", rates, null);
-                }
-            }
-            if (!settings.maxDuration().isZero()) {
-                double[] cpu = new double[2];
-                Progress progress = new Progress();
-                LoadResult r = withProgress(name + " @ max", settings.warmup().plus(settings.maxDuration()), progress,
-                        () -> gen.closedLoop(settings.maxDepth(), settings.warmup(), settings.maxDuration(),
-                                settings.drain(), progress, () -> cpu[0] = d.proxyCpuSeconds(),
-                                () -> cpu[1] = d.proxyCpuSeconds()));
-                max = new MaxResult(r, settings.maxDepth(), proxies ? cpu[1] - cpu[0] : null);
-                err.println("trellis bench: " + name + " @ max: " + String.format(Locale.ROOT, "%.0f rps, ", r.throughput())
-                        + summary(r));
-            }
-            Long peak = d.proxies().stream().map(Deployment.Proxy::peakRssBytes).filter(OptionalLong::isPresent)
-                    .map(OptionalLong::getAsLong).max(Comparator.naturalOrder()).orElse(null);
-            String dead = d.deadProxy();
-            if (dead != null) {
-                return ScenarioResult.failed(name, path, dead, rates, max);
-            }
-            return new ScenarioResult(name, path, ScenarioResult.Status.MEASURED, null, rates, max, peak,
-                    d.proxies().stream().map(Deployment.Proxy::name).toList());
+            return new Live(name, path, d, gen);
         } catch (RuntimeException e) {
             err.println("trellis bench: " + name + " failed: " + e.getMessage());
-            return ScenarioResult.failed(name, path, e.getMessage(), rates, max);
-        } finally {
-            processes.stopAll();
+            if (gen != null) {
+                gen.close();
+            }
+            d.proxies().forEach(p -> processes.stop(p.process()));
+            return ScenarioResult.failed(name, path, e.getMessage(), List.of(), null);
         }
+    }
+
+    private void runRate(Live l, int rate, ProcessSupervisor processes) {
+        Deployment d = l.deployment;
+        try {
+            double[] cpu = new double[2];
+            Progress progress = new Progress();
+            LoadResult r = withProgress(l.name + " @ " + rate + " rps", settings.warmup().plus(settings.duration()),
+                    progress, () -> l.gen.openLoop(rate, settings.warmup(), settings.duration(), settings.drain(),
+                            progress, () -> cpu[0] = d.proxyCpuSeconds(), () -> cpu[1] = d.proxyCpuSeconds()));
+            Long rss = l.proxies() ? sum(d.proxies().stream().map(Deployment.Proxy::rssBytes).toList()) : null;
+            l.rates.add(new RateResult(rate, r, l.proxies() ? cpu[1] - cpu[0] : null, rss));
+            err.println("trellis bench: " + l.name + " @ " + rate + " rps: " + summary(r));
+            String dead = d.deadProxy();
+            if (dead != null) {
+                fail(l, dead + " during the " + rate + " rps phase", processes);
+            }
+        } catch (RuntimeException e) {
+            fail(l, e.getMessage(), processes);
+        }
+    }
+
+    private void runMax(Live l, ProcessSupervisor processes) {
+        Deployment d = l.deployment;
+        try {
+            double[] cpu = new double[2];
+            Progress progress = new Progress();
+            LoadResult r = withProgress(l.name + " @ max", settings.warmup().plus(settings.maxDuration()), progress,
+                    () -> l.gen.closedLoop(settings.maxDepth(), settings.warmup(), settings.maxDuration(),
+                            settings.drain(), progress, () -> cpu[0] = d.proxyCpuSeconds(),
+                            () -> cpu[1] = d.proxyCpuSeconds()));
+            l.max = new MaxResult(r, settings.maxDepth(), l.proxies() ? cpu[1] - cpu[0] : null);
+            err.println("trellis bench: " + l.name + " @ max: " + String.format(Locale.ROOT, "%.0f rps, ", r.throughput())
+                    + summary(r));
+            String dead = d.deadProxy();
+            if (dead != null) {
+                fail(l, dead + " during the max-throughput phase", processes);
+            }
+        } catch (RuntimeException e) {
+            fail(l, e.getMessage(), processes);
+        }
+    }
+
+    private void fail(Live l, String reason, ProcessSupervisor processes) {
+        err.println("trellis bench: " + l.name + " failed: " + reason);
+        l.failure = reason;
+        l.gen.close();
+        l.deployment.proxies().forEach(p -> processes.stop(p.process()));
+    }
+
+    /** The scenario's result, with the peak RSS of its proxies read while they still run. */
+    private static ScenarioResult finish(Live l) {
+        if (l.failure != null) {
+            return ScenarioResult.failed(l.name, l.path, l.failure, l.rates, l.max);
+        }
+        Deployment d = l.deployment;
+        Long peak = d.proxies().stream().map(Deployment.Proxy::peakRssBytes).filter(OptionalLong::isPresent)
+                .map(OptionalLong::getAsLong).max(Comparator.naturalOrder()).orElse(null);
+        return new ScenarioResult(l.name, l.path, ScenarioResult.Status.MEASURED, null, l.rates, l.max, peak,
+                d.proxies().stream().map(Deployment.Proxy::name).toList());
     }
 
     private static Long sum(List<OptionalLong> values) {
