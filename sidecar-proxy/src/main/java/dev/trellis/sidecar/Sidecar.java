@@ -43,6 +43,7 @@ public final class Sidecar implements AutoCloseable {
     private final AdminServer admin;
     private volatile SidecarConfig config;
     private volatile boolean ready;
+    private SidecarConfig initial;
     private InetSocketAddress adminAddress;
 
     private Sidecar(Supplier<SidecarConfig> source, int workerThreads) {
@@ -59,14 +60,29 @@ public final class Sidecar implements AutoCloseable {
     }
 
     /**
-     * Loads the config from {@code source}, binds every listener and the admin server.
-     * A config error is thrown as {@link ConfigException} and nothing stays open.
+     * Loads the config from {@code source}, binds the admin server, then every listener. A config
+     * error is thrown as {@link ConfigException} and nothing stays open.
      */
     public static Sidecar start(Supplier<SidecarConfig> source, int workerThreads) throws InterruptedException {
+        Sidecar s = create(source, workerThreads);
+        try {
+            s.listen();
+        } catch (RuntimeException | InterruptedException e) {
+            s.close();
+            throw e;
+        }
+        return s;
+    }
+
+    /**
+     * Loads the config and binds only the admin server, which answers {@code /ready} with 503
+     * until {@link #listen()} has bound the listeners. A config error closes everything and is thrown.
+     */
+    public static Sidecar create(Supplier<SidecarConfig> source, int workerThreads) throws InterruptedException {
         Sidecar s = new Sidecar(source, workerThreads);
         try {
-            s.apply(source.get());
-            Optional<dev.trellis.sidecar.config.SocketAddr> a = s.config.admin();
+            s.initial = source.get();
+            Optional<dev.trellis.sidecar.config.SocketAddr> a = s.initial.admin();
             if (a.isPresent()) {
                 s.adminAddress = s.admin.bind(a.get(), s.boss);
             }
@@ -74,14 +90,26 @@ public final class Sidecar implements AutoCloseable {
             s.close();
             throw e;
         }
-        s.ready = true;
-        log.info("sidecar ready: transport={}, tls={}, listeners={}, admin={}", Transports.name(),
-                SslContexts.provider(), s.listenerAddresses(), s.adminAddress);
         return s;
+    }
+
+    /** Applies the config loaded by {@link #create} (binds every listener); the sidecar is ready after. */
+    public synchronized void listen() throws InterruptedException {
+        if (ready) {
+            return;
+        }
+        apply(initial);
+        initial = null;
+        ready = true;
+        log.info("sidecar ready: transport={}, tls={}, listeners={}, admin={}", Transports.name(),
+                SslContexts.provider(), listenerAddresses(), adminAddress);
     }
 
     /** Re-reads the config; on failure the old config keeps serving and the reason is returned. */
     public synchronized Optional<String> reload() {
+        if (!ready) {
+            return Optional.of("not started yet");
+        }
         SidecarConfig next;
         try {
             next = source.get();
@@ -93,43 +121,91 @@ public final class Sidecar implements AutoCloseable {
             log.warn("reload failed, keeping the current config", e);
             return Optional.of(String.valueOf(e.getMessage()));
         }
+        if (!next.admin().equals(config.admin())) {
+            log.warn("reload: admin.address changed to {}; the admin server stays on {} until a restart",
+                    next.admin().orElse(null), adminAddress);
+        }
         log.info("reloaded: listeners={}, clusters={}", listenerAddresses(), next.clusters().keySet());
         return Optional.empty();
     }
 
+    /**
+     * All or nothing: TLS contexts, clusters, connection managers and new sockets are built first;
+     * if any of it fails, what was opened is closed and the running model is untouched. Only then
+     * is anything swapped, and nothing after that point can fail.
+     */
     private synchronized void apply(SidecarConfig next) throws InterruptedException {
-        // build everything that can fail before anything is swapped
         Map<String, SslContext> ssl = new LinkedHashMap<>();
         for (ListenerConfig l : next.listeners()) {
             if (l.tls().isPresent()) {
                 ssl.put(l.name(), SslContexts.server(l.tls().get(), l.name()));
             }
         }
-        Map<String, Cluster> snapshot = clusters.update(next.clusters());
-        for (ListenerConfig l : next.listeners()) {
-            HttpConnectionManager hcm = new HttpConnectionManager(l.name(), l.http(), snapshot, metrics,
-                    l.tls().isPresent(), System::nanoTime);
-            ListenerState state = new ListenerState(l, hcm, ssl.get(l.name()));
-            ProxyListener existing = listeners.get(l.name());
-            if (existing != null && existing.state().config().address().equals(l.address())) {
-                existing.update(state);
-            } else {
+        ClusterManager.Pending pending = clusters.prepare(next.clusters());
+        Map<String, ListenerState> states = new LinkedHashMap<>();
+        Map<String, ProxyListener> kept = new LinkedHashMap<>();
+        Map<String, ProxyListener> opened = new LinkedHashMap<>();
+        try {
+            for (ListenerConfig l : next.listeners()) {
+                HttpConnectionManager hcm = new HttpConnectionManager(l.name(), l.http(), pending.clusters(), metrics,
+                        l.tls().isPresent(), System::nanoTime);
+                ListenerState state = new ListenerState(l, hcm, ssl.get(l.name()));
+                states.put(l.name(), state);
+                ProxyListener existing = reusable(l, kept.values());
                 if (existing != null) {
-                    existing.close();
+                    kept.put(l.name(), existing);
+                } else {
+                    ProxyListener pl = new ProxyListener(state, boss, workers);
+                    opened.put(l.name(), pl);
+                    pl.bind();
                 }
-                ProxyListener pl = new ProxyListener(state, boss, workers);
-                pl.bind();
-                listeners.put(l.name(), pl);
+            }
+        } catch (RuntimeException | InterruptedException e) {
+            opened.values().forEach(ProxyListener::close);
+            clusters.discard(pending);
+            throw e;
+        }
+        // commit
+        clusters.commit(pending);
+        Map<String, ProxyListener> swapped = new LinkedHashMap<>();
+        for (ListenerConfig l : next.listeners()) {
+            ProxyListener pl = kept.get(l.name());
+            if (pl != null) {
+                pl.update(states.get(l.name()));
+            } else {
+                pl = opened.get(l.name());
+            }
+            swapped.put(l.name(), pl);
+        }
+        for (ProxyListener old : listeners.values()) {
+            if (!kept.containsValue(old)) {
+                old.close();
             }
         }
-        listeners.keySet().removeIf(name -> {
-            boolean gone = next.listeners().stream().noneMatch(l -> l.name().equals(name));
-            if (gone) {
-                listeners.get(name).close();
-            }
-            return gone;
-        });
+        listeners.clear();
+        listeners.putAll(swapped);
+        opened.values().forEach(ProxyListener::startAccepting);
         this.config = next;
+    }
+
+    /**
+     * The running listener whose socket {@code l} can keep: the one of that name on the same
+     * address, else (a rename) one on the same fixed port that nothing else claimed.
+     */
+    private ProxyListener reusable(ListenerConfig l, java.util.Collection<ProxyListener> claimed) {
+        ProxyListener same = listeners.get(l.name());
+        if (same != null && same.state().config().address().equals(l.address()) && !claimed.contains(same)) {
+            return same;
+        }
+        if (l.address().port() == 0) {
+            return null;
+        }
+        for (ProxyListener pl : listeners.values()) {
+            if (pl.state().config().address().equals(l.address()) && !claimed.contains(pl)) {
+                return pl;
+            }
+        }
+        return null;
     }
 
     public SidecarConfig config() {

@@ -45,25 +45,64 @@ public final class ClusterManager {
 
     /** Applies a new set of cluster configs; DNS names are resolved before this returns. */
     public synchronized Map<String, Cluster> update(Map<String, ClusterConfig> configs) {
+        return commit(prepare(configs));
+    }
+
+    /**
+     * Clusters built for a config but not in use yet: {@link #commit} swaps them in, {@link #discard}
+     * drops them. Unchanged clusters are the running ones, with their pools and connections.
+     */
+    public static final class Pending {
+        private final Map<String, Cluster> next;
+        private final List<Cluster> fresh;
+
+        private Pending(Map<String, Cluster> next, List<Cluster> fresh) {
+            this.next = next;
+            this.fresh = fresh;
+        }
+
+        /** The clusters as they will be after {@link #commit}. */
+        public Map<String, Cluster> clusters() {
+            return next;
+        }
+    }
+
+    /** Builds (and resolves) what {@code configs} needs; may throw {@link ConfigException}; swaps nothing. */
+    public synchronized Pending prepare(Map<String, ClusterConfig> configs) {
         Map<String, Cluster> next = new LinkedHashMap<>();
-        List<Cluster> retired = new ArrayList<>();
-        for (ClusterConfig c : configs.values()) {
-            Cluster old = clusters.get(c.name());
-            if (old != null && old.config().equals(c)) {
-                next.put(c.name(), old);
-            } else {
-                next.put(c.name(), new Cluster(c, resolve(c)));
-                if (old != null) {
-                    retired.add(old);
+        List<Cluster> fresh = new ArrayList<>();
+        try {
+            for (ClusterConfig c : configs.values()) {
+                Cluster old = clusters.get(c.name());
+                if (old != null && old.config().equals(c)) {
+                    next.put(c.name(), old);
+                } else {
+                    Cluster built = new Cluster(c, resolve(c));
+                    fresh.add(built);
+                    next.put(c.name(), built);
                 }
             }
+        } catch (RuntimeException e) {
+            fresh.forEach(Cluster::drain);
+            throw e;
         }
-        for (Map.Entry<String, Cluster> e : clusters.entrySet()) {
-            if (!next.containsKey(e.getKey())) {
-                retired.add(e.getValue());
+        return new Pending(java.util.Collections.unmodifiableMap(next), fresh);
+    }
+
+    /** Drops clusters that {@link #prepare} built for a config that is not applied. */
+    public synchronized void discard(Pending p) {
+        p.fresh.forEach(Cluster::drain);
+    }
+
+    /** Swaps in what {@link #prepare} built and drains the clusters replaced or removed. */
+    public synchronized Map<String, Cluster> commit(Pending p) {
+        List<Cluster> retired = new ArrayList<>();
+        for (Cluster old : clusters.values()) {
+            if (p.next.get(old.name()) != old) {
+                retired.add(old);
             }
         }
-        clusters = Map.copyOf(next);
+        clusters = p.next;
         for (Cluster r : retired) {
             ScheduledFuture<?> f = refreshers.remove(r.name());
             if (f != null) {
@@ -71,7 +110,7 @@ public final class ClusterManager {
             }
             r.drain();
         }
-        for (Cluster c : next.values()) {
+        for (Cluster c : p.next.values()) {
             if (c.config().type() != ClusterConfig.DiscoveryType.STATIC && !refreshers.containsKey(c.name())) {
                 long ms = c.config().dnsRefreshRate().orElse(DEFAULT_DNS_REFRESH).toMillis();
                 refreshers.put(c.name(), dns.scheduleWithFixedDelay(() -> refresh(c), ms, ms, TimeUnit.MILLISECONDS));

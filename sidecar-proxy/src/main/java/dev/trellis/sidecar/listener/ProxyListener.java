@@ -24,21 +24,19 @@ import java.util.function.Supplier;
  * connections without dropping them.
  */
 public final class ProxyListener {
-    private final String name;
     private final AtomicReference<ListenerState> state;
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
     private Channel server;
 
     public ProxyListener(ListenerState initial, EventLoopGroup boss, EventLoopGroup workers) {
-        this.name = initial.config().name();
         this.state = new AtomicReference<>(initial);
         this.boss = boss;
         this.workers = workers;
     }
 
     public String name() {
-        return name;
+        return state.get().config().name();
     }
 
     public ListenerState state() {
@@ -50,12 +48,16 @@ public final class ProxyListener {
         state.set(next);
     }
 
-    /** Binds; blocks the calling (non event loop) thread until bound. */
+    /**
+     * Binds without accepting yet (so a reload that fails later can close it untouched); blocks the
+     * calling (non event loop) thread until bound. {@link #startAccepting()} opens it.
+     */
     public InetSocketAddress bind() throws InterruptedException {
         var addr = state.get().config().address();
         ServerBootstrap b = new ServerBootstrap().group(boss, workers).channel(Transports.serverChannel())
                 .option(ChannelOption.SO_BACKLOG, 1024)
                 .option(ChannelOption.SO_REUSEADDR, true)
+                .option(ChannelOption.AUTO_READ, false)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 64 * 1024))
                 .childHandler(new ChannelInitializer<Channel>() {
@@ -66,11 +68,18 @@ public final class ProxyListener {
                 });
         var f = b.bind(addr.host(), addr.port()).await();
         if (!f.isSuccess()) {
-            throw new dev.trellis.sidecar.config.ConfigException("listener '" + name + "': cannot bind " + addr + ": "
+            throw new dev.trellis.sidecar.config.ConfigException("listener '" + name() + "': cannot bind " + addr + ": "
                     + f.cause().getMessage(), f.cause());
         }
         server = f.channel();
         return (InetSocketAddress) server.localAddress();
+    }
+
+    /** Starts accepting connections on the bound socket. */
+    public void startAccepting() {
+        if (server != null) {
+            server.config().setAutoRead(true);
+        }
     }
 
     public InetSocketAddress localAddress() {
