@@ -1,6 +1,10 @@
 package dev.trellis.controlplane;
 
 import dev.trellis.controlplane.admin.AdminServer;
+import dev.trellis.controlplane.identity.AuthInterceptor;
+import dev.trellis.controlplane.identity.Caller;
+import dev.trellis.controlplane.identity.IdentityApi;
+import dev.trellis.controlplane.identity.MeshIdentity;
 import dev.trellis.controlplane.policy.PolicyDirWatcher;
 import dev.trellis.controlplane.policy.PolicyException;
 import dev.trellis.controlplane.policy.PolicyStore;
@@ -11,11 +15,11 @@ import dev.trellis.controlplane.registry.Scheduler;
 import dev.trellis.controlplane.xds.ProxyTracker;
 import dev.trellis.controlplane.xds.SnapshotPublisher;
 import io.envoyproxy.controlplane.server.V3DiscoveryServer;
-import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
 import io.grpc.ServerCredentials;
 import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
+import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -51,6 +55,7 @@ public final class ControlPlane implements AutoCloseable {
     private final PolicyDirWatcher dirWatcher;
     private final ScheduledExecutorService scheduler;
     private final PrometheusMeterRegistry metrics;
+    private final MeshIdentity identity;
     private volatile boolean ready;
 
     private ControlPlane(Builder b) throws IOException, PolicyException {
@@ -68,6 +73,9 @@ public final class ControlPlane implements AutoCloseable {
             Scheduler sched = b.scheduler != null ? b.scheduler : Scheduler.of(scheduler);
             if (b.dataDir != null) Files.createDirectories(b.dataDir);
             policy = new PolicyStore(b.dataDir, b.clock);
+            identity = new MeshIdentity(new MeshIdentity.Options(b.dataDir, b.caCert, b.caKey,
+                    serverNames(b), b.clock), () -> policy.current().policy().meshConfig());
+            scheduler.scheduleWithFixedDelay(identity::tick, 1, 1, TimeUnit.MINUTES);
             registry = new Registry(b.clock, sched, b.gracePeriod);
             proxies = new ProxyTracker(b.clock, sched, metrics);
             publisher = new SnapshotPublisher(registry, () -> policy.current().policy(), proxies, scheduler,
@@ -83,25 +91,33 @@ public final class ControlPlane implements AutoCloseable {
             dirWatcher = watcher;
 
             V3DiscoveryServer xds = new V3DiscoveryServer(proxies, publisher.watcher());
-            RegistrationService registration = new RegistrationService(registry, proxies, b.guard, b.clock);
-            NettyServerBuilder sb = NettyServerBuilder.forAddress(new InetSocketAddress(b.host, b.port), b.credentials)
-                    .addService(ServerInterceptors.intercept(xds.getAggregatedDiscoveryServiceImpl(), b.interceptors))
-                    .addService(ServerInterceptors.intercept(registration, b.interceptors))
+            RegistrationService registration = new RegistrationService(registry, proxies,
+                    b.guard != null ? b.guard : ControlPlane::callerMayRegister, b.clock);
+            // the last interceptor runs first: the caller's identity is known to every other one
+            List<ServerInterceptor> interceptors = new ArrayList<>(b.interceptors);
+            interceptors.add(new AuthInterceptor(identity.tokens(), () -> identity.ca().trustDomain()));
+            NettyServerBuilder sb = NettyServerBuilder.forAddress(new InetSocketAddress(b.host, b.port),
+                            b.credentials != null ? b.credentials : identity.serverCredentials())
+                    .addService(ServerInterceptors.intercept(xds.getAggregatedDiscoveryServiceImpl(), interceptors))
+                    .addService(ServerInterceptors.intercept(registration, interceptors))
+                    .addService(ServerInterceptors.intercept(identity.signing(), interceptors))
                     .permitKeepAliveTime(10, TimeUnit.SECONDS)
                     .permitKeepAliveWithoutCalls(true);
             for (io.grpc.BindableService extra : b.services) {
-                sb.addService(ServerInterceptors.intercept(extra, b.interceptors));
+                sb.addService(ServerInterceptors.intercept(extra, interceptors));
             }
             g = sb.build().start();
             a = new AdminServer(new InetSocketAddress(b.host, b.adminPort), policy, registry, proxies, metrics,
-                    () -> ready, b.adminGuard, publisher::resources);
+                    () -> ready, b.adminGuard != null ? b.adminGuard : identity.adminToken(), publisher::resources);
+            a.addApi(new IdentityApi(identity, b.clock));
             a.start();
             grpc = g;
             admin = a;
             ok = true;
             ready = true;
-            log.info("control plane ready: gRPC (xDS, registration) on {}:{}, admin on {}:{}, policy revision {}",
-                    b.host, g.getPort(), b.host, a.port(), policy.current().revision());
+            log.info("control plane ready: gRPC over TLS (xDS, registration, certificates) on {}:{}, admin on {}:{},"
+                    + " policy revision {}, trust domain {}", b.host, g.getPort(), b.host, a.port(),
+                    policy.current().revision(), identity.ca().trustDomain());
         } finally {
             if (!ok) {
                 if (watcher != null) watcher.close();
@@ -110,6 +126,22 @@ public final class ControlPlane implements AutoCloseable {
                 scheduler.shutdownNow();
             }
         }
+    }
+
+    private static List<String> serverNames(Builder b) {
+        List<String> names = new ArrayList<>(b.serverNames);
+        names.add(b.host);
+        return names;
+    }
+
+    /** A caller proven to be a service may register only instances of that service. */
+    private static Status callerMayRegister(dev.trellis.controlplane.api.v1.Instance instance) {
+        Caller c = Caller.current();
+        if (c.service().isPresent() && !c.service().get().equals(instance.getService())) {
+            return Status.PERMISSION_DENIED.withDescription("register: service '" + instance.getService()
+                    + "' (expected: '" + c.service().get() + "', the service of the caller's " + c.via() + ")");
+        }
+        return null;
     }
 
     public static Builder builder() {
@@ -138,6 +170,21 @@ public final class ControlPlane implements AutoCloseable {
 
     public SnapshotPublisher publisher() {
         return publisher;
+    }
+
+    /** The CA, tokens and admin token. */
+    public MeshIdentity identity() {
+        return identity;
+    }
+
+    /** The roots clients of the gRPC port and every sidecar trust ({@code <data-dir>/ca-bundle.pem}). */
+    public dev.trellis.certs.TrustBundle trustBundle() {
+        return identity.ca().trustBundle();
+    }
+
+    /** The bearer token of {@code /api/}. */
+    public String adminToken() {
+        return identity.adminToken().token();
     }
 
     public PrometheusMeterRegistry metrics() {
@@ -179,11 +226,14 @@ public final class ControlPlane implements AutoCloseable {
         private long policyPollMillis = 250;
         private Clock clock = Clock.systemUTC();
         private Scheduler scheduler;
-        private ServerCredentials credentials = InsecureServerCredentials.create();
+        private ServerCredentials credentials;
         private final List<ServerInterceptor> interceptors = new ArrayList<>();
-        private RegistrationGuard guard = RegistrationGuard.ALLOW_ALL;
+        private RegistrationGuard guard;
         private final List<io.grpc.BindableService> services = new ArrayList<>();
-        private AdminServer.Guard adminGuard = AdminServer.Guard.ALLOW_ALL;
+        private AdminServer.Guard adminGuard;
+        private Path caCert;
+        private Path caKey;
+        private final List<String> serverNames = new ArrayList<>();
 
         public Builder host(String host) {
             this.host = Objects.requireNonNull(host);
@@ -248,6 +298,20 @@ public final class ControlPlane implements AutoCloseable {
             return this;
         }
 
+        /** The operator's root or intermediate (PEM chain, signing certificate first) and its key, instead of a generated root. */
+        public Builder operatorCa(Path certChainPem, Path keyPem) {
+            this.caCert = certChainPem;
+            this.caKey = keyPem;
+            return this;
+        }
+
+        /** Extra DNS names or IPs sidecars reach the gRPC port by (its certificate always has localhost and loopback). */
+        public Builder serverName(String name) {
+            this.serverNames.add(Objects.requireNonNull(name));
+            return this;
+        }
+
+        /** Replaces the TLS of the gRPC port (default: a server certificate from the mesh CA). */
         public Builder credentials(ServerCredentials credentials) {
             this.credentials = Objects.requireNonNull(credentials);
             return this;
@@ -258,6 +322,7 @@ public final class ControlPlane implements AutoCloseable {
             return this;
         }
 
+        /** Default: a caller proven to be a service (certificate or join token) registers only that service. */
         public Builder guard(RegistrationGuard guard) {
             this.guard = Objects.requireNonNull(guard);
             return this;
@@ -269,7 +334,7 @@ public final class ControlPlane implements AutoCloseable {
             return this;
         }
 
-        /** Decides who may call {@code /api/} on the admin port (e.g. an operator bearer token). */
+        /** Decides who may call {@code /api/} on the admin port (default: the bearer token in {@code <data-dir>/admin.token}). */
         public Builder adminGuard(AdminServer.Guard guard) {
             this.adminGuard = Objects.requireNonNull(guard);
             return this;

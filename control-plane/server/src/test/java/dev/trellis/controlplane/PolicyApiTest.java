@@ -42,6 +42,7 @@ class PolicyApiTest {
 
     private HttpResponse<String> call(String method, String path, String body) throws Exception {
         return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + cp.adminPort() + path))
+                .header("Authorization", "Bearer " + cp.adminToken())
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
                 .build(), HttpResponse.BodyHandlers.ofString());
     }
@@ -144,32 +145,33 @@ class PolicyApiTest {
     void cliAppliesGetsValidatesListsAndRollsBack() throws Exception {
         start(null);
         String admin = "--control-plane-admin=http://127.0.0.1:" + cp.adminPort();
+        String token = "--admin-token-file=" + tmp.resolve("data").resolve("admin.token");
         Path dir = Files.createDirectories(tmp.resolve("apply"));
         Files.writeString(dir.resolve("a.yaml"), "kind: Service\nname: echo\nspec: {timeout: 2s}\n");
         Files.writeString(dir.resolve("b.yaml"), "kind: Route\nname: canary\nspec:\n  service: echo\n  rules:\n"
                 + "    - destinations: [{subset: {version: v2}, weight: 10}, {subset: {version: v1}, weight: 90}]\n");
-        assertThat(cli(0, "policy", "apply", "-f", dir.toString(), admin))
+        assertThat(cli(0, "policy", "apply", "-f", dir.toString(), admin, token))
                 .contains("applied revision 1:", "+ Route/canary", "+ Service/echo");
-        assertThat(cli(0, "policy", "get", admin)).contains("kind: Service", "name: echo", "timeout: 2s");
-        assertThat(cli(0, "policy", "get", "service", "echo", "-o", "json", admin)).contains("\"timeout\" : \"2s\"");
+        assertThat(cli(0, "policy", "get", admin, token)).contains("kind: Service", "name: echo", "timeout: 2s");
+        assertThat(cli(0, "policy", "get", "service", "echo", "-o", "json", admin, token)).contains("\"timeout\" : \"2s\"");
 
         Path bad = tmp.resolve("bad.yaml");
         Files.writeString(bad, "kind: Service\nname: echo\nspec: {timeout: -5s}\n");
-        assertThat(cli(1, "policy", "validate", "-f", bad.toString(), admin))
+        assertThat(cli(1, "policy", "validate", "-f", bad.toString(), admin, token))
                 .contains("Service/echo: spec.timeout: -5s (expected: > 0)");
         assertThat(cli(1, "policy", "validate", "--offline", "-f", bad.toString()))
                 .contains("Service/echo: spec.timeout: -5s (expected: > 0)");
-        assertThat(cli(1, "policy", "apply", "-f", bad.toString(), admin))
+        assertThat(cli(1, "policy", "apply", "-f", bad.toString(), admin, token))
                 .contains("refused (HTTP 400), nothing changed", "Service/echo: spec.timeout: -5s (expected: > 0)");
 
         Files.writeString(dir.resolve("a.yaml"), "kind: Service\nname: echo\nspec: {timeout: 7s}\n");
-        assertThat(cli(0, "policy", "apply", "-f", dir.toString(), admin)).contains("applied revision 2:", "~ Service/echo");
-        assertThat(cli(0, "policy", "history", admin)).contains("REVISION", "~ Service/echo");
-        assertThat(cli(0, "policy", "rollback", "1", admin)).contains("rolled back to revision 1 as revision 3");
+        assertThat(cli(0, "policy", "apply", "-f", dir.toString(), admin, token)).contains("applied revision 2:", "~ Service/echo");
+        assertThat(cli(0, "policy", "history", admin, token)).contains("REVISION", "~ Service/echo");
+        assertThat(cli(0, "policy", "rollback", "1", admin, token)).contains("rolled back to revision 1 as revision 3");
         assertThat(cp.policy().current().policy().services().get("echo").timeout()).isEqualTo(Duration.ofSeconds(2));
-        assertThat(cli(0, "status", admin)).contains("NODE", "(no proxies connected)", "registry: 0 instance(s)");
-        assertThat(cli(1, "status", "--control-plane-admin=http://127.0.0.1:1")).contains("connection refused");
-        assertThat(cli(2, "token")).contains("not available yet");
+        assertThat(cli(0, "status", admin, token)).contains("NODE", "(no proxies connected)", "registry: 0 instance(s)");
+        assertThat(cli(1, "status", "--control-plane-admin=http://127.0.0.1:1", token)).contains("connection refused");
+        assertThat(cli(2, "token")).contains("Usage:", "create", "revoke");
     }
 
     @Test

@@ -22,6 +22,8 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.net.URI;
 import java.net.http.HttpClient;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
@@ -41,7 +43,8 @@ class XdsIntegrationTest {
     @BeforeEach
     void start() throws Exception {
         cp = ControlPlane.builder().port(0).adminPort(0).gracePeriod(Duration.ofMillis(300)).start();
-        channel = NettyChannelBuilder.forAddress("127.0.0.1", cp.grpcPort()).usePlaintext().build();
+        channel = NettyChannelBuilder.forAddress("127.0.0.1", cp.grpcPort(), io.grpc.TlsChannelCredentials.newBuilder()
+                .trustManager(cp.trustBundle().pkixTrustManager()).build()).build();
     }
 
     @AfterEach
@@ -51,7 +54,8 @@ class XdsIntegrationTest {
     }
 
     private JsonNode get(String path) throws Exception {
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + cp.adminPort() + path)).build(),
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + cp.adminPort() + path))
+                        .header("Authorization", "Bearer " + cp.adminToken()).build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
         return JSON.readTree(r.body());
@@ -59,6 +63,7 @@ class XdsIntegrationTest {
 
     private HttpResponse<String> put(String path, String body) throws Exception {
         return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + cp.adminPort() + path))
+                .header("Authorization", "Bearer " + cp.adminToken())
                 .PUT(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
     }
 
@@ -143,7 +148,10 @@ class XdsIntegrationTest {
             java.io.StringWriter status = new java.io.StringWriter();
             picocli.CommandLine cl = dev.trellis.common.cli.Cli.commandLine(new dev.trellis.controlplane.cli.ControlPlaneMain());
             cl.setOut(new java.io.PrintWriter(status));
-            assertThat(cl.execute("status", "--control-plane-admin", "http://127.0.0.1:" + cp.adminPort())).isZero();
+            Path tokenFile = Files.createTempFile("admin", ".token");
+            Files.writeString(tokenFile, cp.adminToken());
+            assertThat(cl.execute("status", "--control-plane-admin", "http://127.0.0.1:" + cp.adminPort(),
+                    "--admin-token-file", tokenFile.toString())).isZero();
             assertThat(status.toString())
                     .containsPattern("sidecar~client~c1 +sidecar +NACKED ")
                     .contains("sidecar~client~c1 RDS version " + rds2.getVersionInfo()

@@ -70,6 +70,7 @@ class ProxylessGrpcInteropTest {
 
     private Process controlPlane;
     private int cpPort;
+    private Path caBundle;
     private final List<Server> servers = new ArrayList<>();
     private final List<ManagedChannel> channels = new ArrayList<>();
 
@@ -100,17 +101,18 @@ class ProxylessGrpcInteropTest {
         reader.setDaemon(true);
         reader.start();
         cpPort = port.get(60, TimeUnit.SECONDS);
+        caBundle = data.resolve("ca-bundle.pem").toAbsolutePath();
 
         // what GRPC_XDS_BOOTSTRAP (set by the build) points at
         String bootstrap = System.getenv("GRPC_XDS_BOOTSTRAP");
         assertThat(bootstrap).as("GRPC_XDS_BOOTSTRAP").isNotBlank();
         Files.writeString(Path.of(bootstrap), """
                 {
-                  "xds_servers": [{"server_uri": "127.0.0.1:%d", "channel_creds": [{"type": "insecure"}],
+                  "xds_servers": [{"server_uri": "127.0.0.1:%d", "channel_creds": [{"type": "tls", "config": {"ca_certificate_file": "%s"}}],
                                    "server_features": ["xds_v3"]}],
                   "node": {"id": "proxyless-interop-client", "cluster": "interop"}
                 }
-                """.formatted(cpPort));
+                """.formatted(cpPort, caBundle));
     }
 
     @AfterEach
@@ -143,7 +145,8 @@ class ProxylessGrpcInteropTest {
         final StreamObserver<RegistrationRequest> requests;
 
         Registration(String id, int port) throws Exception {
-            ManagedChannel ch = Grpc.newChannelBuilderForAddress("127.0.0.1", cpPort, InsecureChannelCredentials.create()).build();
+            ManagedChannel ch = Grpc.newChannelBuilderForAddress("127.0.0.1", cpPort,
+                    io.grpc.TlsChannelCredentials.newBuilder().trustManager(caBundle.toFile()).build()).build();
             channels.add(ch);
             requests = RegistrationGrpc.newStub(ch).register(new StreamObserver<>() {
                 @Override

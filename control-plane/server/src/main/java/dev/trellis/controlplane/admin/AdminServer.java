@@ -71,6 +71,29 @@ public final class AdminServer implements AutoCloseable {
         String check(String method, String path, com.sun.net.httpserver.Headers headers);
     }
 
+    /** More {@code /api/} routes (behind the guard), e.g. tokens and certificates. */
+    @FunctionalInterface
+    public interface Api {
+        /** The answer as a JSON value, or null when {@code path} is not this API's. */
+        ApiReply handle(String method, String path, Map<String, String> query, Body body) throws IOException;
+    }
+
+    /** The request body, read when asked for. */
+    @FunctionalInterface
+    public interface Body {
+        String read() throws IOException;
+    }
+
+    /** A JSON answer of an {@link Api}. */
+    public record ApiReply(int status, Object json) {}
+
+    private final List<Api> apis = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    /** Adds routes; call before {@link #start()}. */
+    public void addApi(Api api) {
+        apis.add(api);
+    }
+
     public AdminServer(InetSocketAddress bind, PolicyStore policy, Registry registry, ProxyTracker proxies,
                        PrometheusMeterRegistry metrics, BooleanSupplier ready, Guard guard,
                        java.util.function.Function<String, dev.trellis.controlplane.xds.XdsResources> configOf)
@@ -157,6 +180,11 @@ public final class AdminServer implements AutoCloseable {
         if (path.startsWith("/api/")) {
             String denied = guard.check(method, path, ex.getRequestHeaders());
             if (denied != null) return Reply.errors(401, List.of(denied));
+            for (Api api : apis) {
+                ApiReply r = api.handle(method, path, query,
+                        () -> new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
+                if (r != null) return Reply.json(r.status(), r.json());
+            }
         }
         switch (path) {
             case "/health":

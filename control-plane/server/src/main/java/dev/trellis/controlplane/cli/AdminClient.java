@@ -8,6 +8,10 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
 import java.time.Duration;
 
 /** A small client of the control plane's admin REST API, for the operator commands. */
@@ -16,8 +20,30 @@ final class AdminClient {
     private final String base;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
-    AdminClient(String base) {
+    private final Path tokenFile;
+    private String token;
+
+    /** @param tokenFile the operator token ({@code admin.token}); null for the default in the data dir */
+    AdminClient(String base, Path tokenFile) {
         this.base = base.endsWith("/") ? base.substring(0, base.length() - 1) : base;
+        this.tokenFile = tokenFile != null ? tokenFile : defaultTokenFile();
+    }
+
+    /** {@code admin.token} in the control plane's default data dir. */
+    static Path defaultTokenFile() {
+        return ControlPlaneCommand.defaultDataDir().resolve("admin.token");
+    }
+
+    private String token() throws IOException {
+        if (token == null) {
+            try {
+                token = Files.readString(tokenFile, StandardCharsets.UTF_8).strip();
+            } catch (NoSuchFileException e) {
+                throw new IOException("admin token " + tokenFile + ": no such file (expected: the control plane's"
+                        + " <data-dir>/admin.token; set --admin-token-file)", e);
+            }
+        }
+        return token;
     }
 
     /** A reply: status and body. {@link #json()} parses the body. */
@@ -50,8 +76,13 @@ final class AdminClient {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(30));
         b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
         if (contentType != null) b.header("Content-Type", contentType);
+        if (path.startsWith("/api/")) b.header("Authorization", "Bearer " + token());
         try {
             HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+            if (r.statusCode() == 401) {
+                throw new IOException("control plane admin " + base + ": 401 " + new Reply(401, r.body()).errors()
+                        + " (token from " + tokenFile + ")");
+            }
             return new Reply(r.statusCode(), r.body());
         } catch (ConnectException e) {
             throw new IOException("control plane admin " + base + ": connection refused (expected: a running control plane;"

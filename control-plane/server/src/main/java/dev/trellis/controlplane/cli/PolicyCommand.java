@@ -51,6 +51,10 @@ final class PolicyCommand implements Callable<Integer> {
                 description = "The control plane's admin URL (default: ${DEFAULT-VALUE}).")
         String admin;
 
+        @Option(names = "--admin-token-file", paramLabel = "FILE",
+                description = "The operator token (default: admin.token in the control plane's default data dir).")
+        Path adminTokenFile;
+
         PrintWriter out() {
             return spec.commandLine().getOut();
         }
@@ -62,12 +66,12 @@ final class PolicyCommand implements Callable<Integer> {
         @Override
         public Integer call() throws Exception {
             try {
-                return run(new AdminClient(admin));
+                return run(new AdminClient(admin, adminTokenFile));
             } catch (IOException e) {
-                err().println("trellis policy " + spec.name() + ": " + e.getMessage());
+                err().println(spec.qualifiedName() + ": " + e.getMessage());
                 return 1;
             } catch (PolicyException e) {
-                err().println("trellis policy " + spec.name() + ": refused, nothing changed:");
+                err().println(spec.qualifiedName() + ": refused, nothing changed:");
                 e.errors().forEach(l -> err().println("  " + l));
                 return 1;
             } finally {
@@ -79,7 +83,7 @@ final class PolicyCommand implements Callable<Integer> {
         abstract int run(AdminClient client) throws IOException, InterruptedException, PolicyException;
 
         int failed(AdminClient.Reply r) {
-            err().println("trellis policy " + spec.name() + ": refused (HTTP " + r.status() + "), nothing changed:");
+            err().println(spec.qualifiedName() + ": refused (HTTP " + r.status() + "), nothing changed:");
             for (String l : r.errors().split("\n")) err().println("  " + l);
             return 1;
         }

@@ -22,13 +22,17 @@ final class StatusCommand implements Callable<Integer> {
             description = "The control plane's admin URL (default: ${DEFAULT-VALUE}).")
     String admin;
 
+    @Option(names = "--admin-token-file", paramLabel = "FILE",
+            description = "The operator token (default: admin.token in the control plane's default data dir).")
+    java.nio.file.Path adminTokenFile;
+
     @Override
     public Integer call() throws InterruptedException {
         PrintWriter out = spec.commandLine().getOut();
         JsonNode proxies;
         JsonNode registry;
         try {
-            AdminClient c = new AdminClient(admin);
+            AdminClient c = new AdminClient(admin, adminTokenFile);
             AdminClient.Reply r = c.get("/api/v1/proxies");
             if (!r.ok()) {
                 spec.commandLine().getErr().println("trellis status: " + r.errors());
