@@ -102,6 +102,21 @@ class ProxylessGrpcInteropTest {
         reader.start();
         cpPort = port.get(60, TimeUnit.SECONDS);
         caBundle = data.resolve("ca-bundle.pem").toAbsolutePath();
+        // grpc-java's "tls" xDS channel creds use the JVM's default trust store (the bootstrap's
+        // ca_certificate_file is not read), so a proxyless client trusts the mesh bundle through it
+        java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
+        trust.load(null, null);
+        java.util.Collection<? extends java.security.cert.Certificate> roots = java.security.cert.CertificateFactory
+                .getInstance("X.509").generateCertificates(Files.newInputStream(caBundle));
+        int i = 0;
+        for (java.security.cert.Certificate c : roots) trust.setCertificateEntry("mesh-root-" + i++, c);
+        Path store = data.resolve("truststore.p12");
+        try (var out = Files.newOutputStream(store)) {
+            trust.store(out, "changeit".toCharArray());
+        }
+        System.setProperty("javax.net.ssl.trustStore", store.toAbsolutePath().toString());
+        System.setProperty("javax.net.ssl.trustStorePassword", "changeit");
+        System.setProperty("javax.net.ssl.trustStoreType", "PKCS12");
 
         // what GRPC_XDS_BOOTSTRAP (set by the build) points at
         String bootstrap = System.getenv("GRPC_XDS_BOOTSTRAP");
