@@ -5,6 +5,7 @@ import dev.trellis.common.cli.NotAvailableYet;
 import dev.trellis.sidecar.Sidecar;
 import dev.trellis.sidecar.config.ConfigException;
 import dev.trellis.sidecar.config.envoy.BootstrapLoader;
+import dev.trellis.sidecar.run.RunCommand;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -19,7 +20,7 @@ import picocli.CommandLine.Model.CommandSpec;
         description = "Trellis sidecar proxy, ingress gateway and app launcher.",
         subcommands = {
                 SidecarMain.SidecarCommand.class,
-                SidecarMain.Run.class,
+                RunCommand.class,
                 SidecarMain.Gateway.class,
                 SidecarMain.Demo.class,
         })
@@ -78,9 +79,6 @@ public final class SidecarMain {
             return 0;
         }
     }
-
-    @Command(name = "run", description = "Run an app behind its sidecar: trellis run --service NAME --app-port N -- CMD...")
-    static final class Run extends NotAvailableYet {}
 
     @Command(name = "gateway", description = "Run the ingress gateway (TLS, JWT, rate limits) into the mesh.")
     static final class Gateway extends NotAvailableYet {}
