@@ -26,6 +26,12 @@ public final class SidecarMetrics implements StreamObserver {
                 .tag("code", Integer.toString(info.responseCode()))
                 .tag("flags", ResponseFlag.render(info.flags()))
                 .register(registry).increment();
+        if (info.flags().contains(ResponseFlag.RBAC)) {
+            Counter.builder("trellis_rbac_denied")
+                    .description("Requests denied by an RBAC filter (authorization)")
+                    .tag("listener", info.listener())
+                    .register(registry).increment();
+        }
         Timer.builder("trellis_request_duration")
                 .description("Time from request start to response end")
                 .tag("cluster", info.cluster())

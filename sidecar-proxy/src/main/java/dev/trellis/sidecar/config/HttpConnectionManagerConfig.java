@@ -12,7 +12,7 @@ public record HttpConnectionManagerConfig(
         String statPrefix,
         CodecType codecType,
         RouteTable routes,
-        List<String> httpFilters,
+        List<HttpFilterConfig> httpFilters,
         Optional<Duration> idleTimeout,
         int maxHeadersCount,
         int maxRequestHeadersBytes,

@@ -26,7 +26,9 @@ public enum ResponseFlag {
     /** Local reset after the response started (downstream reset by the proxy). */
     LR(0, 2),
     /** Cluster named by the route not found. */
-    NC(503, 14);
+    NC(503, 14),
+    /** Denied by an RBAC filter (authorization). */
+    RBAC(403, 7);
 
     private final int httpStatus;
     private final int grpcStatus;

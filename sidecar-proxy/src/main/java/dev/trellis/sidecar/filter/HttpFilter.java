@@ -24,5 +24,10 @@ public interface HttpFilter {
 
         /** "http" or "https", as the downstream connection is. */
         String scheme();
+
+        /** The peer's verified SPIFFE ID from its client certificate; empty when it presented none. */
+        default java.util.Optional<String> peerPrincipal() {
+            return java.util.Optional.empty();
+        }
     }
 }

@@ -100,6 +100,7 @@ public final class ActiveStream implements HttpFilter.Context {
     @Override public StreamInfo info() { return info; }
     @Override public InetSocketAddress remoteAddress() { return downstream.remoteAddress(); }
     @Override public String scheme() { return hcm.scheme(); }
+    @Override public java.util.Optional<String> peerPrincipal() { return downstream.peerPrincipal(); }
     public boolean requestEnded() { return requestEnded; }
     public boolean responseStarted() { return responseStarted; }
     public boolean completed() { return completed; }

@@ -28,4 +28,9 @@ public interface Downstream {
 
     /** "HTTP/1.1", "HTTP/1.0" or "HTTP/2". */
     String protocol();
+
+    /** The peer's verified SPIFFE ID (mTLS client certificate); empty on plaintext or without a certificate. */
+    default java.util.Optional<String> peerPrincipal() {
+        return java.util.Optional.empty();
+    }
 }

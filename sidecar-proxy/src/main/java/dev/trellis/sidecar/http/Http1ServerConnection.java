@@ -424,6 +424,11 @@ public final class Http1ServerConnection extends ChannelDuplexHandler implements
         return version.text();
     }
 
+    @Override
+    public java.util.Optional<String> peerPrincipal() {
+        return dev.trellis.certs.PeerIdentity.of(ctx.channel()).map(Object::toString);
+    }
+
     // ---- connection events ----
 
     @Override

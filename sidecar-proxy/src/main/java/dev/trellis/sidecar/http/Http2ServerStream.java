@@ -140,4 +140,9 @@ public final class Http2ServerStream extends ChannelInboundHandlerAdapter implem
     public String protocol() {
         return "HTTP/2";
     }
+
+    @Override
+    public java.util.Optional<String> peerPrincipal() {
+        return dev.trellis.certs.PeerIdentity.of(channel).map(Object::toString);
+    }
 }

@@ -34,7 +34,14 @@ public final class HttpConnectionManager {
         this.observer = observer;
         this.tls = tls;
         this.nanoTime = nanoTime;
-        this.filters = List.of(RequestIdFilter.factory(config.generateRequestId()), ForwardedHeadersFilter.factory());
+        List<FilterFactory> f = new java.util.ArrayList<>(
+                List.of(RequestIdFilter.factory(config.generateRequestId()), ForwardedHeadersFilter.factory()));
+        for (var fc : config.httpFilters()) {
+            if (fc instanceof dev.trellis.sidecar.filter.rbac.RbacConfig rbac) {
+                f.add(dev.trellis.sidecar.filter.rbac.RbacFilter.factory(rbac));
+            }
+        }
+        this.filters = List.copyOf(f);
     }
 
     public String listener() { return listener; }

@@ -33,6 +33,24 @@ public final class Boot {
                 + "}}]}]}");
     }
 
+    /** {@code listener} with {@code filters} (JSON objects) before its router. */
+    public static String withFilters(String listener, String... filters) {
+        if (filters.length == 0) {
+            return listener;
+        }
+        String marker = j("'http_filters': [");
+        return listener.replace(marker, marker + String.join(",", filters) + ",");
+    }
+
+    /**
+     * An {@code envoy.filters.http.rbac} filter with {@code action} and {@code policies} (a JSON
+     * object of named policies), or without rules when {@code action} is null.
+     */
+    public static String rbac(String action, String policies) {
+        return j("{'name': 'envoy.filters.http.rbac', 'typed_config': {'@type': 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC'"
+                + (action == null ? "" : ", 'rules': {'action': '" + action + "', 'policies': " + policies + "}") + "}}");
+    }
+
     /** A catch-all virtual host with the given routes. */
     public static String vhost(String... routes) {
         return j("{'name': 'all', 'domains': ['*'], 'routes': [" + String.join(",", routes) + "]}");

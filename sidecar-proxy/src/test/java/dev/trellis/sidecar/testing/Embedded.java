@@ -18,10 +18,15 @@ public final class Embedded {
     public final HttpConnectionManager hcm;
 
     public Embedded(String hcmExtra) {
+        this(hcmExtra, new String[0]);
+    }
+
+    /** With {@code filters} (JSON objects, see {@link Boot#rbac}) before the router. */
+    public Embedded(String hcmExtra, String... filters) {
         String routes = Boot.j("{'name': 'v', 'domains': ['*'], 'routes': ["
                 + "{'match': {'prefix': '/a'}, 'direct_response': {'status': 200, 'body': {'inline_string': 'A'}}},"
                 + "{'match': {'prefix': '/b'}, 'direct_response': {'status': 201, 'body': {'inline_string': 'B'}}}]}");
-        String b = Boot.bootstrap(Boot.listener("l", hcmExtra, routes), Boot.cluster("unused", "", 1));
+        String b = Boot.bootstrap(Boot.withFilters(Boot.listener("l", hcmExtra, routes), filters), Boot.cluster("unused", "", 1));
         HttpConnectionManagerConfig c = BootstrapTranslator.translate(BootstrapLoader.parse(b, false)).listeners().get(0).http();
         hcm = new HttpConnectionManager("l", c, Map.of(), finished::add, false, System::nanoTime);
     }

@@ -20,7 +20,8 @@ public final class EnvoyTypes {
             Router.getDescriptor(),
             DownstreamTlsContext.getDescriptor(),
             UpstreamTlsContext.getDescriptor(),
-            HttpProtocolOptions.getDescriptor());
+            HttpProtocolOptions.getDescriptor(),
+            io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.getDescriptor());
 
     /** The registry JsonFormat uses to read {@code Any} fields. */
     public static final JsonFormat.TypeRegistry REGISTRY = JsonFormat.TypeRegistry.newBuilder().add(SUPPORTED).build();
@@ -32,7 +33,7 @@ public final class EnvoyTypes {
     }
 
     /** Unpacks {@code any} as {@code type}, or refuses it naming the path and the type found. */
-    static <T extends Message> T unpack(Any any, Class<T> type, Descriptor descriptor, String path) {
+    public static <T extends Message> T unpack(Any any, Class<T> type, Descriptor descriptor, String path) {
         String url = any.getTypeUrl();
         String name = url.substring(url.lastIndexOf('/') + 1);
         if (!name.equals(descriptor.getFullName())) {

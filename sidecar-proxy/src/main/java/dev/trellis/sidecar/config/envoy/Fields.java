@@ -7,15 +7,15 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.Set;
 
-/** Field-level helpers shared by the translators. */
-final class Fields {
+/** Field-level helpers shared by the translators (also those of filter packages). */
+public final class Fields {
     private Fields() {}
 
     /**
      * Refuses every field set in {@code message} whose name is not in {@code supported}: a field
      * that would change behaviour is never ignored silently.
      */
-    static void allowOnly(Message message, String path, String... supported) {
+    public static void allowOnly(Message message, String path, String... supported) {
         Set<String> ok = Set.of(supported);
         for (Map.Entry<FieldDescriptor, Object> e : message.getAllFields().entrySet()) {
             String name = e.getKey().getName();
@@ -42,7 +42,7 @@ final class Fields {
         return v;
     }
 
-    static ConfigException invalid(String path, Object value, String expected) {
+    public static ConfigException invalid(String path, Object value, String expected) {
         return new ConfigException(path + ": " + value + " (expected: " + expected + ")");
     }
 }

@@ -2,10 +2,13 @@ package dev.trellis.sidecar.config.envoy;
 
 import dev.trellis.sidecar.config.ConfigException;
 import dev.trellis.sidecar.config.HttpConnectionManagerConfig;
+import dev.trellis.sidecar.config.HttpFilterConfig;
 import dev.trellis.sidecar.config.ListenerConfig;
 import dev.trellis.sidecar.config.RouteTable;
 import dev.trellis.sidecar.config.SocketAddr;
 import dev.trellis.sidecar.config.TlsConfig;
+import dev.trellis.sidecar.filter.rbac.RbacConfig;
+import dev.trellis.sidecar.filter.rbac.RbacTranslator;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
@@ -69,24 +72,33 @@ public final class ListenerTranslator {
             throw new ConfigException(path + ".route_config: missing (expected: an inline route_config)");
         }
         RouteTable routes = RouteConfigTranslator.translate(h.getRouteConfig(), path + ".route_config");
-        List<String> filters = new ArrayList<>();
+        List<HttpFilterConfig> filters = new ArrayList<>();
+        int routers = 0;
         for (int i = 0; i < h.getHttpFiltersCount(); i++) {
             HttpFilter hf = h.getHttpFilters(i);
             String p = path + ".http_filters[" + i + "]";
             Fields.allowOnly(hf, p, "name", "typed_config");
+            String type = hf.hasTypedConfig() ? typeName(hf.getTypedConfig()) : "";
+            if (type.equals(RbacTranslator.TYPE) || (type.isEmpty() && hf.getName().equals(RbacTranslator.NAME))) {
+                filters.add(hf.hasTypedConfig() ? RbacTranslator.translate(hf.getName(), hf.getTypedConfig(), p + ".typed_config")
+                        : new RbacConfig(hf.getName(), Optional.empty()));
+                continue;
+            }
             if (hf.hasTypedConfig()) {
                 Router r = EnvoyTypes.unpack(hf.getTypedConfig(), Router.class, Router.getDescriptor(), p + ".typed_config");
                 Fields.allowOnly(r, p + ".typed_config");
             } else if (!hf.getName().equals(ROUTER)) {
-                throw Fields.invalid(p + ".name", "'" + hf.getName() + "'", ROUTER);
+                throw Fields.invalid(p + ".name", "'" + hf.getName() + "'", ROUTER + " or " + RbacTranslator.NAME);
             }
-            filters.add(ROUTER);
+            filters.add(new HttpFilterConfig.Router(hf.getName()));
+            routers++;
         }
-        if (filters.isEmpty()) {
-            throw new ConfigException(path + ".http_filters: empty (expected: ending with " + ROUTER + ")");
+        if (filters.isEmpty() || !(filters.get(filters.size() - 1) instanceof HttpFilterConfig.Router)) {
+            throw new ConfigException(path + ".http_filters: " + (filters.isEmpty() ? "empty" : "not ending with the router")
+                    + " (expected: ending with " + ROUTER + ")");
         }
-        if (filters.size() > 1) {
-            throw Fields.invalid(path + ".http_filters", filters.size() + " filters", "the router once, at the end");
+        if (routers > 1) {
+            throw Fields.invalid(path + ".http_filters", routers + " routers", "the router once, at the end");
         }
         Optional<Duration> idle = Optional.of(DEFAULT_IDLE_TIMEOUT);
         int maxHeaders = DEFAULT_MAX_HEADERS_COUNT;
@@ -126,6 +138,11 @@ public final class ListenerTranslator {
                 optional(h.hasRequestHeadersTimeout(), h.getRequestHeadersTimeout(), null),
                 !h.hasGenerateRequestId() || h.getGenerateRequestId().getValue(),
                 streams);
+    }
+
+    private static String typeName(com.google.protobuf.Any any) {
+        String url = any.getTypeUrl();
+        return url.substring(url.lastIndexOf('/') + 1);
     }
 
     /** Envoy: an absent timeout takes its default; 0 disables it. */
