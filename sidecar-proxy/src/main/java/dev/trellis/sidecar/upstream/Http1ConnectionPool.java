@@ -65,7 +65,7 @@ final class Http1ConnectionPool implements ConnectionPool {
         connecting++;
         Promise<Channel> p = loop.newPromise();
         UpstreamConnector.connect(loop, host, cluster, ssl, ch -> {
-            HttpDecoderConfig dc = new HttpDecoderConfig().setMaxHeaderSize(64 * 1024).setMaxChunkSize(16 * 1024);
+            HttpDecoderConfig dc = new HttpDecoderConfig().setMaxHeaderSize(64 * 1024).setMaxChunkSize(64 * 1024);
             ch.pipeline().addLast("idle", new IdleStateHandler(0, 0, IDLE_CLOSE_SECONDS, TimeUnit.SECONDS));
             ch.pipeline().addLast("codec", new HttpClientCodec(dc, false, false));
             ch.pipeline().addLast("http1", new Http1Connection(this, host));
