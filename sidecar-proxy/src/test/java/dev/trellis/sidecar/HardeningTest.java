@@ -49,45 +49,63 @@ class HardeningTest {
 
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', value = {
-            "CL and TE|POST / HTTP/1.1\\r\\nHost: h\\r\\nContent-Length: 5\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n0\\r\\n\\r\\n|400",
-            "duplicate CL|POST / HTTP/1.1\\r\\nHost: h\\r\\nContent-Length: 5\\r\\nContent-Length: 5\\r\\n\\r\\nhello|400",
-            "different CL|POST / HTTP/1.1\\r\\nHost: h\\r\\nContent-Length: 5\\r\\nContent-Length: 6\\r\\n\\r\\nhello|400",
-            "invalid CL|POST / HTTP/1.1\\r\\nHost: h\\r\\nContent-Length: 5x\\r\\n\\r\\nhello|400",
-            "negative CL|POST / HTTP/1.1\\r\\nHost: h\\r\\nContent-Length: -1\\r\\n\\r\\n|400",
-            "bad chunk size|POST / HTTP/1.1\\r\\nHost: h\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\nzz\\r\\nhello\\r\\n0\\r\\n\\r\\n|400",
-            "TE not chunked|POST / HTTP/1.1\\r\\nHost: h\\r\\nTransfer-Encoding: gzip\\r\\n\\r\\n|400",
-            "obs-fold|GET / HTTP/1.1\\r\\nHost: h\\r\\nX-A: one\\r\\n two\\r\\n\\r\\n|400",
-            "NUL in value|GET / HTTP/1.1\\r\\nHost: h\\r\\nX-A: a\\u0000b\\r\\n\\r\\n|400",
-            "control char in name|GET / HTTP/1.1\\r\\nHost: h\\r\\nX\\u0001A: a\\r\\n\\r\\n|400",
-            "space before colon|GET / HTTP/1.1\\r\\nHost: h\\r\\nX-A : a\\r\\n\\r\\n|400",
-            "missing host|GET / HTTP/1.1\\r\\n\\r\\n|400",
-            "bare LF|GET / HTTP/1.1\\nHost: h\\n\\n|400",
+            "CL and TE|POST / HTTP/1.1\\r\\nHost: h\\r\\nContent-Length: 5\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n0\\r\\n\\r\\n|400|content_length_and_transfer_encoding",
+            "duplicate CL|POST / HTTP/1.1\\r\\nHost: h\\r\\nContent-Length: 5\\r\\nContent-Length: 5\\r\\n\\r\\nhello|400|duplicate_content_length",
+            "different CL|POST / HTTP/1.1\\r\\nHost: h\\r\\nContent-Length: 5\\r\\nContent-Length: 6\\r\\n\\r\\nhello|400|duplicate_content_length",
+            "invalid CL|POST / HTTP/1.1\\r\\nHost: h\\r\\nContent-Length: 5x\\r\\n\\r\\nhello|400|invalid_content_length",
+            "negative CL|POST / HTTP/1.1\\r\\nHost: h\\r\\nContent-Length: -1\\r\\n\\r\\n|400|invalid_content_length",
+            "bad chunk size|POST / HTTP/1.1\\r\\nHost: h\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\nzz\\r\\nhello\\r\\n0\\r\\n\\r\\n|400|malformed_body",
+            "TE not chunked|POST / HTTP/1.1\\r\\nHost: h\\r\\nTransfer-Encoding: gzip\\r\\n\\r\\n|400|unsupported_transfer_encoding",
+            "obs-fold|GET / HTTP/1.1\\r\\nHost: h\\r\\nX-A: one\\r\\n two\\r\\n\\r\\n|400|obs_fold",
+            "NUL in value|GET / HTTP/1.1\\r\\nHost: h\\r\\nX-A: a\\u0000b\\r\\n\\r\\n|400|control_character",
+            "control char in name|GET / HTTP/1.1\\r\\nHost: h\\r\\nX\\u0001A: a\\r\\n\\r\\n|400|control_character",
+            "space before colon|GET / HTTP/1.1\\r\\nHost: h\\r\\nX-A : a\\r\\n\\r\\n|400|malformed_head",
+            "missing host|GET / HTTP/1.1\\r\\n\\r\\n|400|missing_host",
+            "bare LF|GET / HTTP/1.1\\nHost: h\\n\\n|400|malformed_head",
     })
-    void malformedRequestIs400AndClosedAndNotForwarded(String name, String request, int status) throws IOException {
+    void malformedRequestIs400AndClosedAndNotForwarded(String name, String request, int status, String reason) throws IOException {
         int before = backend.requests.get();
+        double counted = protocolErrors(reason);
         String raw = request.replace("\\r", "\r").replace("\\n", "\n").replace("\\u0000", "\u0000").replace("\\u0001", "\u0001");
         String resp = exchange(raw);
         assertThat(resp).as(name).startsWith("HTTP/1.1 " + status).doesNotEndWith("<still open>");
         assertThat(backend.requests.get()).as(name + ": forwarded").isEqualTo(before);
+        assertThat(protocolErrors(reason)).as(name + ": counted as " + reason + " in " + protocolErrorLines() + " after " + resp).isEqualTo(counted + 1);
+    }
+
+    /** {@code trellis_downstream_protocol_errors_total} for {@code reason} on listener 'main' or 'timeouts'. */
+    static double protocolErrors(String reason) {
+        return proxy.sidecar.metrics().registry().find("trellis_downstream_protocol_errors").tag("reason", reason)
+                .counters().stream().mapToDouble(io.micrometer.core.instrument.Counter::count).sum();
+    }
+
+    static String protocolErrorLines() {
+        return proxy.sidecar.metrics().scrape().lines().filter(l -> l.startsWith("trellis_downstream_protocol_errors_total"))
+                .toList().toString();
     }
 
     @Test
     void tooManyHeadersIs431() throws IOException {
+        double counted = protocolErrors("too_many_headers");
         StringBuilder sb = new StringBuilder("GET / HTTP/1.1\r\nHost: h\r\n");
         for (int i = 0; i < 101; i++) {
             sb.append("x-h").append(i).append(": v\r\n");
         }
         assertThat(exchange(sb.append("\r\n").toString())).startsWith("HTTP/1.1 431");
+        assertThat(protocolErrors("too_many_headers")).isEqualTo(counted + 1);
     }
 
     @Test
     void headersOver60KiBAre431() throws IOException {
+        double counted = protocolErrors("headers_too_large");
         String big = "GET / HTTP/1.1\r\nHost: h\r\nx-big: " + "a".repeat(61 * 1024) + "\r\n\r\n";
         assertThat(exchange(big)).startsWith("HTTP/1.1 431");
+        assertThat(protocolErrors("headers_too_large")).isEqualTo(counted + 1);
     }
 
     @Test
     void slowHeadersAreCutOffByRequestHeadersTimeout() throws IOException {
+        double counted = protocolErrors("request_headers_timeout");
         try (Raw raw = new Raw(proxy.port("main"))) {
             raw.send("GET / HTTP/1.1\r\nHost: h\r\n");
             long t0 = System.nanoTime();
@@ -95,6 +113,7 @@ class HardeningTest {
             assertThat(resp).doesNotContain("<still open>");
             assertThat((System.nanoTime() - t0) / 1_000_000).isLessThan(3000);
         }
+        assertThat(protocolErrors("request_headers_timeout")).isEqualTo(counted + 1);
     }
 
     @Test
@@ -125,7 +144,8 @@ class HardeningTest {
             raw.send("GET /slow?ms=4000 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
             long t0 = System.nanoTime();
             String resp = raw.readUntilClose(5000);
-            assertThat(resp).startsWith("HTTP/1.1 408").contains("stream idle timeout");
+            assertThat(resp).startsWith("HTTP/1.1 408").contains("stream idle timeout")
+                    .containsIgnoringCase("x-trellis-response-flags: SI");
             assertThat((System.nanoTime() - t0) / 1_000_000).isLessThan(3000);
         }
     }
@@ -187,6 +207,7 @@ class HardeningTest {
 
     @Test
     void http2RapidResetEndsInGoAway() throws IOException {
+        double counted = protocolErrors("h2_enhance_your_calm");
         try (Raw raw = new Raw(proxy.port("main"))) {
             ByteArrayOutputStream o = new ByteArrayOutputStream();
             o.writeBytes(PREFACE);
@@ -199,10 +220,12 @@ class HardeningTest {
             raw.send(o.toByteArray());
             assertThat(sawGoAway(raw)).isTrue();
         }
+        assertThat(protocolErrors("h2_enhance_your_calm")).as(protocolErrorLines()).isEqualTo(counted + 1);
     }
 
     @Test
     void http2ContinuationFloodEndsInGoAway() throws IOException {
+        double counted = protocolErrors("h2_enhance_your_calm");
         try (Raw raw = new Raw(proxy.port("main"))) {
             ByteArrayOutputStream o = new ByteArrayOutputStream();
             o.writeBytes(PREFACE);
@@ -214,6 +237,7 @@ class HardeningTest {
             raw.send(o.toByteArray());
             assertThat(sawGoAway(raw)).isTrue();
         }
+        assertThat(protocolErrors("h2_enhance_your_calm")).as(protocolErrorLines()).isEqualTo(counted + 1);
     }
 
     @Test

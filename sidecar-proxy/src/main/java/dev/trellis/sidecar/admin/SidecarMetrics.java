@@ -38,6 +38,15 @@ public final class SidecarMetrics implements StreamObserver {
                 .register(registry).record(info.durationNanos(), TimeUnit.NANOSECONDS);
     }
 
+    @Override
+    public void onDownstreamProtocolError(String listener, String reason) {
+        Counter.builder("trellis_downstream_protocol_errors")
+                .description("Downstream requests or connections refused for malformed or slow input, by reason")
+                .tag("listener", listener)
+                .tag("reason", reason)
+                .register(registry).increment();
+    }
+
     public String scrape() {
         return registry.scrape();
     }

@@ -28,7 +28,9 @@ public enum ResponseFlag {
     /** Cluster named by the route not found. */
     NC(503, 14),
     /** Denied by an RBAC filter (authorization). */
-    RBAC(403, 7);
+    RBAC(403, 7),
+    /** Stream idle timeout: nothing moved either way for {@code stream_idle_timeout}. */
+    SI(408, 4);
 
     private final int httpStatus;
     private final int grpcStatus;

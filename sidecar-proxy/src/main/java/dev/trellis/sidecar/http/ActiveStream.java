@@ -57,7 +57,7 @@ public final class ActiveStream implements HttpFilter.Context {
         if (completed || requestEnded) {
             return;
         }
-        timedOut("request timeout");
+        timedOut("request timeout", null);
     }
 
     /** Envoy's {@code stream_idle_timeout}: no activity either way for that long ends the stream. */
@@ -69,22 +69,26 @@ public final class ActiveStream implements HttpFilter.Context {
             long idle = hcm.nanoTime() - lastActivity;
             long limit = hcm.config().streamIdleTimeout().get().toNanos();
             if (idle >= limit) {
-                timedOut("stream idle timeout");
+                timedOut("stream idle timeout", ResponseFlag.SI);
             } else {
                 armIdle(limit - idle);
             }
         }, nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
     }
 
-    private void timedOut(String why) {
+    /** Envoy answers both timeouts with 408; only the stream idle timeout has a flag (SI). */
+    private void timedOut(String why, ResponseFlag flag) {
         RequestSink s = sink;
         sink = null;
         if (s != null) {
             s.cancel();
         }
         if (!responseStarted) {
-            sendLocalReply(ErrorResponder.plain(408, why, info));
+            sendLocalReply(flag == null ? ErrorResponder.plain(408, why, info) : ErrorResponder.reply(flag, why, info.grpc(), info));
         } else {
+            if (flag != null) {
+                info.addFlag(flag);
+            }
             info.detail(why);
             complete();
             downstream.reset();

@@ -31,9 +31,17 @@ public final class Http1FramingGuard extends ChannelInboundHandlerAdapter {
     private boolean chunked;
     private long contentLength;
     private boolean failed;
+    private final java.util.function.Consumer<String> onReject;
+    private String violation;
 
     public Http1FramingGuard(int maxLine) {
+        this(maxLine, reason -> { });
+    }
+
+    /** {@code onReject} hears the reason code ({@code obs_fold}, {@code control_character}) of a refusal. */
+    public Http1FramingGuard(int maxLine, java.util.function.Consumer<String> onReject) {
         this.maxLine = maxLine;
+        this.onReject = onReject;
     }
 
     /** After a switch to a tunnel (101), bytes are no longer HTTP. */
@@ -69,6 +77,7 @@ public final class Http1FramingGuard extends ChannelInboundHandlerAdapter {
             if (!step(buf.getByte(i))) {
                 failed = true;
                 buf.release();
+                onReject.accept(violation);
                 ctx.writeAndFlush(Unpooled.wrappedBuffer(BAD_REQUEST)).addListener(ChannelFutureListener.CLOSE);
                 return;
             }
@@ -141,10 +150,12 @@ public final class Http1FramingGuard extends ChannelInboundHandlerAdapter {
             return true;
         }
         if (lineStart && (b == ' ' || b == '\t') && !firstLine) {
+            violation = "obs_fold";
             return false;
         }
         lineStart = false;
         if ((b < 0x20 && b != '\t' && b != '\r') || b == 0x7f) {
+            violation = "control_character";
             return false;
         }
         if (line.length() < maxLine) {

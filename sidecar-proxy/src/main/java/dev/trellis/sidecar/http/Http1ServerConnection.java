@@ -82,10 +82,16 @@ public final class Http1ServerConnection extends ChannelDuplexHandler implements
             headerTimer = ctx.executor().schedule(() -> {
                 headerTimer = null;
                 if (active == null) {
+                    protocolError("request_headers_timeout");
                     ctx.close();
                 }
             }, headersTimeout.toNanos(), TimeUnit.NANOSECONDS);
         }
+    }
+
+    private void protocolError(String code) {
+        HttpConnectionManager hcm = hcms.get();
+        hcm.observer().onDownstreamProtocolError(hcm.listener(), code);
     }
 
     private void cancelHeaderTimer() {
@@ -137,15 +143,18 @@ public final class Http1ServerConnection extends ChannelDuplexHandler implements
         keepAlive = HttpUtil.isKeepAlive(r);
         if (r.decoderResult().isFailure()) {
             Throwable cause = r.decoderResult().cause();
-            int status = cause instanceof TooLongHttpHeaderException ? 431
-                    : cause instanceof TooLongHttpLineException ? 414
-                    : cause instanceof TooLongFrameException ? 431 : 400;
-            reject(status, "bad request: " + cause.getMessage());
+            if (cause instanceof TooLongHttpLineException) {
+                reject(414, "request_line_too_long", "bad request: " + cause.getMessage());
+            } else if (cause instanceof TooLongHttpHeaderException || cause instanceof TooLongFrameException) {
+                reject(431, "headers_too_large", "bad request: " + cause.getMessage());
+            } else {
+                reject(400, decoderReason(cause), "bad request: " + cause.getMessage());
+            }
             return;
         }
-        String problem = framingProblem(r);
+        Problem problem = framingProblem(r);
         if (problem != null) {
-            reject(problem.startsWith("431") ? 431 : 400, problem.substring(4));
+            reject(problem.status(), problem.code(), problem.message());
             return;
         }
         HttpConnectionManager hcm = hcms.get();
@@ -165,7 +174,7 @@ public final class Http1ServerConnection extends ChannelDuplexHandler implements
                 uri = (u.getRawPath() == null || u.getRawPath().isEmpty() ? "/" : u.getRawPath())
                         + (u.getRawQuery() == null ? "" : "?" + u.getRawQuery());
             } catch (Exception e) {
-                reject(400, "bad request target '" + uri + "'");
+                reject(400, "bad_request_target", "bad request target '" + uri + "'");
                 return;
             }
         }
@@ -187,28 +196,48 @@ public final class Http1ServerConnection extends ChannelDuplexHandler implements
         active.onRequestHeaders(h, endStream);
     }
 
-    /** What Netty's decoder accepts but a proxy must not (request smuggling), as "400 reason" / "431 reason". */
-    String framingProblem(HttpRequest r) {
+    /** The metrics reason for a head Netty's decoder refused (its messages are all we have to go on). */
+    static String decoderReason(Throwable cause) {
+        String m = String.valueOf(cause.getMessage()).toLowerCase(Locale.ROOT);
+        boolean cl = m.contains("content-length");
+        boolean te = m.contains("transfer-encoding") || m.contains("transfer coding");
+        if (cl && te) {
+            return "content_length_and_transfer_encoding";
+        } else if (cl && m.contains("multiple")) {
+            return "duplicate_content_length";
+        } else if (cl) {
+            return "invalid_content_length";
+        } else if (te) {
+            return "unsupported_transfer_encoding";
+        }
+        return "malformed_head";
+    }
+
+    /** A request refused before it is forwarded: status, reason code for metrics, message for the client. */
+    record Problem(int status, String code, String message) {}
+
+    /** What Netty's decoder accepts but a proxy must not (request smuggling); null when none. */
+    Problem framingProblem(HttpRequest r) {
         HttpHeaders h = r.headers();
         if (h.size() > maxHeaders) {
-            return "431 too many headers: " + h.size() + " (expected: <= " + maxHeaders + ")";
+            return new Problem(431, "too_many_headers", "too many headers: " + h.size() + " (expected: <= " + maxHeaders + ")");
         }
         List<String> te = h.getAll("transfer-encoding");
         List<String> cl = h.getAll("content-length");
         if (!te.isEmpty() && !cl.isEmpty()) {
-            return "400 both Transfer-Encoding and Content-Length";
+            return new Problem(400, "content_length_and_transfer_encoding", "both Transfer-Encoding and Content-Length");
         }
         if (te.size() > 1 || (te.size() == 1 && !te.get(0).trim().equalsIgnoreCase("chunked"))) {
-            return "400 unsupported Transfer-Encoding " + te;
+            return new Problem(400, "unsupported_transfer_encoding", "unsupported Transfer-Encoding " + te);
         }
         if (cl.size() > 1) {
-            return "400 duplicate Content-Length";
+            return new Problem(400, "duplicate_content_length", "duplicate Content-Length");
         }
         if (r.protocolVersion().equals(HttpVersion.HTTP_1_1) && !h.contains("host")) {
-            return "400 missing Host header";
+            return new Problem(400, "missing_host", "missing Host header");
         }
         if (h.getAll("host").size() > 1) {
-            return "400 duplicate Host header";
+            return new Problem(400, "duplicate_host", "duplicate Host header");
         }
         return null;
     }
@@ -227,6 +256,11 @@ public final class Http1ServerConnection extends ChannelDuplexHandler implements
     }
 
     private void onContent(HttpContent c) {
+        if (closing) {
+            // a full request whose head was already refused
+            c.release();
+            return;
+        }
         if (c.decoderResult().isFailure()) {
             c.release();
             String why = "bad request body: " + c.decoderResult().cause().getMessage();
@@ -239,7 +273,7 @@ public final class Http1ServerConnection extends ChannelDuplexHandler implements
                 closing = true;
                 ctx.close();
             } else {
-                reject(400, why);
+                reject(400, "malformed_body", why);
             }
             return;
         }
@@ -269,9 +303,10 @@ public final class Http1ServerConnection extends ChannelDuplexHandler implements
         }
     }
 
-    /** Answers a request that must not be forwarded, and closes the connection. */
-    private void reject(int status, String reason) {
+    /** Answers a request that must not be forwarded, counts it under {@code code}, and closes the connection. */
+    private void reject(int status, String code, String reason) {
         closing = true;
+        protocolError(code);
         queued.forEach(ReferenceCountUtil::release);
         queued.clear();
         StreamInfo info = new StreamInfo(System.nanoTime());

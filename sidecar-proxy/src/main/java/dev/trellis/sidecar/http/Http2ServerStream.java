@@ -42,6 +42,8 @@ public final class Http2ServerStream extends ChannelInboundHandlerAdapter implem
         if (msg instanceof Http2HeadersFrame hf) {
             if (active == null) {
                 if (hf.headers().size() > maxHeaders) {
+                    HttpConnectionManager hcm = hcms.get();
+                    hcm.observer().onDownstreamProtocolError(hcm.listener(), "too_many_headers");
                     StreamInfo info = new StreamInfo(System.nanoTime());
                     ErrorResponder.LocalReply r = ErrorResponder.plain(431, "too many headers: " + hf.headers().size()
                             + " (expected: <= " + maxHeaders + ")", info);

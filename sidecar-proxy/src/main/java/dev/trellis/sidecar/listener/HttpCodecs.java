@@ -12,6 +12,7 @@ import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
+import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2Settings;
@@ -39,7 +40,8 @@ public final class HttpCodecs {
                 .setAllowDuplicateContentLengths(false)
                 .setHeadersFactory(DefaultHttpHeadersFactory.headersFactory().withValidation(true).withValueValidation(true))
                 .setTrailersFactory(DefaultHttpHeadersFactory.trailersFactory().withValidation(true).withValueValidation(true));
-        p.addLast("http1-guard", new dev.trellis.sidecar.http.Http1FramingGuard(c.maxRequestHeadersBytes()));
+        p.addLast("http1-guard", new dev.trellis.sidecar.http.Http1FramingGuard(c.maxRequestHeadersBytes(),
+                reason -> protocolError(hcms, reason)));
         p.addLast("http1-codec", new HttpServerCodec(dc));
         p.addLast("expect-continue", new HttpServerExpectContinueHandler());
         p.addLast("http1", new Http1ServerConnection(hcms, c.maxHeadersCount(), c.requestHeadersTimeout().orElse(null)));
@@ -71,6 +73,21 @@ public final class HttpCodecs {
                 }
                 ctx.fireUserEventTriggered(evt);
             }
+
+            @Override
+            public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                // the codec answers a connection error with GOAWAY and closes right after this event
+                if (cause instanceof Http2Exception e && !(e instanceof Http2Exception.StreamException)) {
+                    protocolError(hcms, "h2_" + e.error().name().toLowerCase(java.util.Locale.ROOT));
+                    return;
+                }
+                ctx.fireExceptionCaught(cause);
+            }
         });
+    }
+
+    private static void protocolError(Supplier<HttpConnectionManager> hcms, String reason) {
+        HttpConnectionManager hcm = hcms.get();
+        hcm.observer().onDownstreamProtocolError(hcm.listener(), reason);
     }
 }

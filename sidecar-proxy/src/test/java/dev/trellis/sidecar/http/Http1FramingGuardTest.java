@@ -45,6 +45,18 @@ class Http1FramingGuardTest {
     }
 
     @Test
+    void eachRefusalIsReportedWithItsReason() {
+        java.util.List<String> reasons = new java.util.ArrayList<>();
+        EmbeddedChannel fold = new EmbeddedChannel(new Http1FramingGuard(1024, reasons::add));
+        fold.writeInbound(ascii("GET / HTTP/1.1\r\nA: 1\r\n 2\r\n\r\n"));
+        EmbeddedChannel ctl = new EmbeddedChannel(new Http1FramingGuard(1024, reasons::add));
+        ctl.writeInbound(ascii("GET / HTTP/1.1\r\nA\u0000: 1\r\n\r\n"));
+        assertThat(reasons).containsExactly("obs_fold", "control_character");
+        fold.finishAndReleaseAll();
+        ctl.finishAndReleaseAll();
+    }
+
+    @Test
     void tunnelBytesPassUnchecked() {
         EmbeddedChannel ch = new EmbeddedChannel(new Http1FramingGuard(1024));
         Http1FramingGuard g = ch.pipeline().get(Http1FramingGuard.class);
