@@ -227,4 +227,25 @@ class AuthzTest {
         assertThat(rawTls("strict", svidC, "GET /admin/x HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n")).startsWith("HTTP/1.1 403");
         assertThat(rawTls("strict", svidA, "GET /admin/x HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n")).startsWith("HTTP/1.1 200");
     }
+
+    static String get(Path[] svid, String target) throws Exception {
+        return rawTls("strict", svid, "GET " + target + " HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n");
+    }
+
+    /** c may GET /public/* but nothing under /admin/: tricks on the path change neither the decision nor what the app gets. */
+    @Test
+    void pathConfusionIsResolvedBeforeTheDecision() throws Exception {
+        String[] denied = {"/public/../admin/x", "//admin/x", "/public/%2e%2e/admin/x", "/public/.%2E/admin/x", "/admin%2Fx",
+            "/public%2F..%2Fadmin/x", "/public%5C..%5Cadmin/x", "/admin;x/y", "/public/..;/admin/x", "/%61dmin/x", "/./admin/x"};
+        for (String p : denied) {
+            assertThat(get(svidC, p)).as(p).startsWith("HTTP/1.1 403").contains("x-trellis-response-flags: RBAC");
+        }
+        String[][] allowed = {{"/admin/../public/x", "/public/x"}, {"/public//x", "/public/x"}, {"/public;jsessionid=1/x", "/public/x"},
+            {"/public/x#/../../admin", "/public/x"}, {"/public/%78?q=/../admin", "/public/x?q=/../admin"}, {"/x/../status", "/status"}};
+        for (String[] p : allowed) {
+            assertThat(get(svidC, p[0])).as(p[0]).startsWith("HTTP/1.1 200").contains("x-uri: " + p[1] + "\r\n");
+        }
+        assertThat(get(svidC, "/public/a%00b")).startsWith("HTTP/1.1 400");
+        assertThat(get(svidA, "/public/a%00b")).as("refused whoever asks").startsWith("HTTP/1.1 400");
+    }
 }

@@ -20,7 +20,8 @@ public record HttpConnectionManagerConfig(
         Optional<Duration> requestTimeout,
         Optional<Duration> requestHeadersTimeout,
         boolean generateRequestId,
-        int maxConcurrentStreams) {
+        int maxConcurrentStreams,
+        PathNormalization pathNormalization) {
 
     /** Envoy's {@code codec_type}. */
     public enum CodecType { AUTO, HTTP1, HTTP2 }

@@ -124,6 +124,19 @@ public final class ActiveStream implements HttpFilter.Context {
             sendLocalReply(ErrorResponder.plain(405, "CONNECT is not allowed", info));
             return;
         }
+        CharSequence rawPath = h.path();
+        if (rawPath != null) {
+            PathNormalizer.Result n = PathNormalizer.normalize(rawPath.toString(), hcm.config().pathNormalization());
+            if (n.refused()) {
+                sendLocalReply(ErrorResponder.plain(400, "bad request: " + n.refusal(), info));
+                return;
+            }
+            if (!n.path().contentEquals(rawPath)) {
+                // filters, routes and the upstream all see the normalised path
+                h.path(n.path());
+                info.request(info.method(), n.path(), info.authority());
+            }
+        }
         for (HttpFilter f : filters) {
             ErrorResponder.LocalReply r = f.onRequestHeaders(h, this);
             if (r != null) {

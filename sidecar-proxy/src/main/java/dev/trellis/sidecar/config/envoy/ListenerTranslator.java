@@ -4,6 +4,7 @@ import dev.trellis.sidecar.config.ConfigException;
 import dev.trellis.sidecar.config.HttpConnectionManagerConfig;
 import dev.trellis.sidecar.config.HttpFilterConfig;
 import dev.trellis.sidecar.config.ListenerConfig;
+import dev.trellis.sidecar.config.PathNormalization;
 import dev.trellis.sidecar.config.RouteTable;
 import dev.trellis.sidecar.config.SocketAddr;
 import dev.trellis.sidecar.config.TlsConfig;
@@ -61,7 +62,8 @@ public final class ListenerTranslator {
     public static HttpConnectionManagerConfig hcm(HttpConnectionManager h, String path) {
         Fields.allowOnly(h, path, "stat_prefix", "codec_type", "route_config", "http_filters",
                 "common_http_protocol_options", "max_request_headers_kb", "stream_idle_timeout", "request_timeout",
-                "request_headers_timeout", "generate_request_id", "http2_protocol_options");
+                "request_headers_timeout", "generate_request_id", "http2_protocol_options", "normalize_path",
+                "merge_slashes", "path_with_escaped_slashes_action");
         HttpConnectionManagerConfig.CodecType codec = switch (h.getCodecType()) {
             case AUTO -> HttpConnectionManagerConfig.CodecType.AUTO;
             case HTTP1 -> HttpConnectionManagerConfig.CodecType.HTTP1;
@@ -137,7 +139,25 @@ public final class ListenerTranslator {
                 optional(h.hasRequestTimeout(), h.getRequestTimeout(), null),
                 optional(h.hasRequestHeadersTimeout(), h.getRequestHeadersTimeout(), null),
                 !h.hasGenerateRequestId() || h.getGenerateRequestId().getValue(),
-                streams);
+                streams, pathNormalization(h, path));
+    }
+
+    /**
+     * Trellis resolves paths by default (normalize_path and merge_slashes on, escaped slashes
+     * decoded); {@code merge_slashes} is a plain bool in Envoy, so it cannot be turned off here.
+     */
+    static PathNormalization pathNormalization(HttpConnectionManager h, String path) {
+        PathNormalization d = PathNormalization.DEFAULT;
+        boolean normalize = !h.hasNormalizePath() || h.getNormalizePath().getValue();
+        PathNormalization.EscapedSlashes escaped = switch (h.getPathWithEscapedSlashesAction()) {
+            case IMPLEMENTATION_SPECIFIC_DEFAULT -> d.escapedSlashes();
+            case KEEP_UNCHANGED -> PathNormalization.EscapedSlashes.KEEP_UNCHANGED;
+            case REJECT_REQUEST -> PathNormalization.EscapedSlashes.REJECT_REQUEST;
+            case UNESCAPE_AND_FORWARD -> PathNormalization.EscapedSlashes.UNESCAPE_AND_FORWARD;
+            default -> throw Fields.invalid(path + ".path_with_escaped_slashes_action", h.getPathWithEscapedSlashesAction(),
+                    "KEEP_UNCHANGED, REJECT_REQUEST or UNESCAPE_AND_FORWARD");
+        };
+        return new PathNormalization(normalize, true, escaped);
     }
 
     private static String typeName(com.google.protobuf.Any any) {
