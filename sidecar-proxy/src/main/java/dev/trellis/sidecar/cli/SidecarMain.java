@@ -5,6 +5,7 @@ import dev.trellis.common.cli.NotAvailableYet;
 import dev.trellis.sidecar.Sidecar;
 import dev.trellis.sidecar.config.ConfigException;
 import dev.trellis.sidecar.config.envoy.BootstrapLoader;
+import dev.trellis.sidecar.demo.DemoCommand;
 import dev.trellis.sidecar.run.RunCommand;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,7 +23,7 @@ import picocli.CommandLine.Model.CommandSpec;
                 SidecarMain.SidecarCommand.class,
                 RunCommand.class,
                 SidecarMain.Gateway.class,
-                SidecarMain.Demo.class,
+                DemoCommand.class,
         })
 public final class SidecarMain {
     public static void main(String[] args) {
@@ -82,7 +83,4 @@ public final class SidecarMain {
 
     @Command(name = "gateway", description = "Run the ingress gateway (TLS, JWT, rate limits) into the mesh.")
     static final class Gateway extends NotAvailableYet {}
-
-    @Command(name = "demo", description = "Run the whole mesh with the demo services on this machine.")
-    static final class Demo extends NotAvailableYet {}
 }

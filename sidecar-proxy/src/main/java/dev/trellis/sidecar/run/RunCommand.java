@@ -90,18 +90,18 @@ public final class RunCommand implements Callable<Integer> {
             description = "Append the sidecar's output to FILE instead of this process's output.")
     Path sidecarLog;
 
-    @Option(names = "--ready-timeout", paramLabel = "DURATION",
+    @Option(defaultValue = "60s", names = "--ready-timeout", paramLabel = "DURATION",
             description = "Bound on the sidecar becoming ready (default: ${DEFAULT-VALUE}).")
-    Duration readyTimeout = Duration.ofSeconds(60);
+    Duration readyTimeout;
 
-    @Option(names = "--removal-timeout", paramLabel = "DURATION",
+    @Option(defaultValue = "15s", names = "--removal-timeout", paramLabel = "DURATION",
             description = "Bound, after SIGTERM, on the sidecar deregistering, waiting for the removal acknowledgement "
                     + "and draining; then it is killed (default: ${DEFAULT-VALUE}).")
-    Duration removalTimeout = Duration.ofSeconds(15);
+    Duration removalTimeout;
 
-    @Option(names = "--app-stop-timeout", paramLabel = "DURATION",
+    @Option(defaultValue = "15s", names = "--app-stop-timeout", paramLabel = "DURATION",
             description = "Bound on the app stopping after SIGTERM before SIGKILL (default: ${DEFAULT-VALUE}).")
-    Duration appStopTimeout = Duration.ofSeconds(15);
+    Duration appStopTimeout;
 
     @Option(names = "--parent-pid", paramLabel = "PID",
             description = "Stop gracefully when process PID ends (used by trellis demo, so nothing outlives it).")
