@@ -145,6 +145,7 @@ public final class DemoCommand implements Callable<Integer> {
         try {
             return runDemo(home, folder, ports, can, cpJar, userJar, notificationJar);
         } finally {
+            stopRequested.complete("demo ending"); // no restart after this point
             stopAll();
         }
     }
@@ -247,7 +248,9 @@ public final class DemoCommand implements Callable<Integer> {
             }
             run.add("--");
             run.addAll(s.app);
-            s.process = start(s.instance, run, logs.resolve(s.instance + ".log"), folder);
+            s.command = run;
+            s.log = logs.resolve(s.instance + ".log");
+            s.process = start(s.instance, run, s.log, folder);
         }
         for (Service s : services) {
             if (!awaitReady(s.process, URI.create("http://127.0.0.1:" + ports.sidecarAdmin(s.slot) + "/ready"))
@@ -279,6 +282,11 @@ public final class DemoCommand implements Callable<Integer> {
             step("gateway ready: https://localhost:" + ports.gateway());
         }
 
+        // an instance that stops (a rolling restart: kill -TERM its trellis run) is started again, as a
+        // process manager would; the control plane or the gateway stopping ends the demo
+        for (Service s : services) {
+            restartOnExit(s, folder);
+        }
         writeState(folder, ports, can, identity, gateway, jwt, edgeCert, adminToken);
         printBanner(folder, ports, can, identity, gateway, jwt, edgeCert, adminToken);
 
@@ -286,7 +294,8 @@ public final class DemoCommand implements Callable<Integer> {
         List<CompletableFuture<?>> watched = new ArrayList<>();
         watched.add(stopRequested);
         synchronized (started) {
-            started.forEach(c -> watched.add(c.process.onExit()));
+            started.stream().filter(c -> c.name.equals("control-plane") || c.name.equals("gateway"))
+                    .forEach(c -> watched.add(c.process.onExit()));
         }
         CompletableFuture.anyOf(watched.toArray(CompletableFuture[]::new)).join();
         if (stopRequested.isDone()) {
@@ -298,13 +307,37 @@ public final class DemoCommand implements Callable<Integer> {
         }
         synchronized (started) {
             for (ChildProcess c : started) {
-                if (!c.alive()) {
+                if (!c.alive() && (c.name.equals("control-plane") || c.name.equals("gateway"))) {
                     err.println("trellis demo: " + c.name + " exited with code " + c.process.exitValue()
                             + " (log: " + c.log + "); stopping the demo. Its last lines:\n" + c.tail(15));
                 }
             }
         }
         return 1;
+    }
+
+    private void restartOnExit(Service s, Path folder) {
+        ChildProcess current = s.process;
+        current.process.onExit().thenRunAsync(() -> {
+            synchronized (started) {
+                if (stopRequested.isDone()) {
+                    return;
+                }
+                started.remove(current);
+                s.restarts++;
+                out.println("trellis demo: " + s.instance + " exited with code " + current.process.exitValue()
+                        + "; starting it again (restart " + s.restarts + ", log: " + s.log + ")");
+                out.flush();
+                try {
+                    s.process = start(s.instance, s.command, s.log, folder);
+                } catch (IOException e) {
+                    err.println("trellis demo: cannot restart " + s.instance + ": " + e.getMessage());
+                    stopRequested.complete("restart of " + s.instance + " failed");
+                    return;
+                }
+            }
+            restartOnExit(s, folder);
+        }, CompletableFuture.delayedExecutor(500, TimeUnit.MILLISECONDS));
     }
 
     /** One service instance under trellis run. */
@@ -315,7 +348,10 @@ public final class DemoCommand implements Callable<Integer> {
         final int appPort;
         final String upstream;
         final List<String> app;
-        ChildProcess process;
+        List<String> command;
+        Path log;
+        volatile ChildProcess process;
+        int restarts;
 
         Service(String service, String instance, int slot, int appPort, String upstream, List<String> app) {
             this.service = service;
