@@ -2,6 +2,16 @@ package dev.trellis.sidecar.config;
 
 import java.util.Optional;
 
-/** A listener: where to accept, optional TLS, and the HTTP connection manager behind it. */
+/**
+ * A listener: where to accept, optional TLS, and the HTTP connection manager behind it. With
+ * {@code permissive} (and TLS) a connection whose first bytes are not a TLS ClientHello is served
+ * as plaintext on the same port (PERMISSIVE mTLS); such a peer has no verified identity.
+ */
 public record ListenerConfig(String name, SocketAddr address, HttpConnectionManagerConfig http,
-                             Optional<TlsConfig.Downstream> tls) {}
+                             Optional<TlsConfig.Downstream> tls, boolean permissive) {
+    /** A listener that takes only what its TLS setting says. */
+    public ListenerConfig(String name, SocketAddr address, HttpConnectionManagerConfig http,
+                          Optional<TlsConfig.Downstream> tls) {
+        this(name, address, http, tls, false);
+    }
+}

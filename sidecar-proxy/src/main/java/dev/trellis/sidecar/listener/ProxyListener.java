@@ -8,6 +8,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.handler.ssl.ApplicationProtocolNames;
@@ -96,24 +97,45 @@ public final class ProxyListener {
         Supplier<HttpConnectionManager> hcms = () -> state.get().hcm();
         c.idleTimeout().ifPresent(d -> ch.pipeline().addLast("idle",
                 new IdleStateHandler(0, 0, d.toMillis(), TimeUnit.MILLISECONDS)));
-        if (s.ssl() != null) {
-            ch.pipeline().addLast("tls", s.ssl().newHandler(ch.alloc()));
-            ch.pipeline().addLast("alpn", new ApplicationProtocolNegotiationHandler(ApplicationProtocolNames.HTTP_1_1) {
+        if (s.ssl() != null && s.config().permissive()) {
+            ch.pipeline().addLast("sniff", new TlsSniffer(new TlsSniffer.Choice() {
                 @Override
-                protected void configurePipeline(ChannelHandlerContext ctx, String protocol) {
-                    if (ApplicationProtocolNames.HTTP_2.equals(protocol) && c.codecType() != HttpConnectionManagerConfig.CodecType.HTTP1) {
-                        HttpCodecs.http2(ctx.pipeline(), c, hcms);
-                    } else {
-                        HttpCodecs.http1(ctx.pipeline(), c, hcms);
-                    }
+                public void tls(ChannelHandlerContext ctx) {
+                    tlsPipeline(ctx.pipeline(), s, c, hcms);
                 }
-            });
-            return;
+
+                @Override
+                public void plaintext(ChannelHandlerContext ctx) {
+                    plainPipeline(ctx.pipeline(), c, hcms);
+                }
+            }));
+        } else if (s.ssl() != null) {
+            tlsPipeline(ch.pipeline(), s, c, hcms);
+        } else {
+            plainPipeline(ch.pipeline(), c, hcms);
         }
+    }
+
+    private static void tlsPipeline(ChannelPipeline p, ListenerState s, HttpConnectionManagerConfig c,
+                                    Supplier<HttpConnectionManager> hcms) {
+        p.addLast("tls", s.ssl().newHandler(p.channel().alloc()));
+        p.addLast("alpn", new ApplicationProtocolNegotiationHandler(ApplicationProtocolNames.HTTP_1_1) {
+            @Override
+            protected void configurePipeline(ChannelHandlerContext ctx, String protocol) {
+                if (ApplicationProtocolNames.HTTP_2.equals(protocol) && c.codecType() != HttpConnectionManagerConfig.CodecType.HTTP1) {
+                    HttpCodecs.http2(ctx.pipeline(), c, hcms);
+                } else {
+                    HttpCodecs.http1(ctx.pipeline(), c, hcms);
+                }
+            }
+        });
+    }
+
+    private static void plainPipeline(ChannelPipeline p, HttpConnectionManagerConfig c, Supplier<HttpConnectionManager> hcms) {
         switch (c.codecType()) {
-            case HTTP1 -> HttpCodecs.http1(ch.pipeline(), c, hcms);
-            case HTTP2 -> HttpCodecs.http2(ch.pipeline(), c, hcms);
-            default -> ch.pipeline().addLast("detect", new ProtocolDetector(new ProtocolDetector.Choice() {
+            case HTTP1 -> HttpCodecs.http1(p, c, hcms);
+            case HTTP2 -> HttpCodecs.http2(p, c, hcms);
+            default -> p.addLast("detect", new ProtocolDetector(new ProtocolDetector.Choice() {
                 @Override
                 public void http1(ChannelHandlerContext ctx) {
                     HttpCodecs.http1(ctx.pipeline(), c, hcms);

@@ -51,6 +51,22 @@ public final class Boot {
                 + (action == null ? "" : ", 'rules': {'action': '" + action + "', 'policies': " + policies + "}") + "}}");
     }
 
+    /**
+     * PERMISSIVE as Istio writes it: a tls_inspector and two filter chains matched by
+     * transport_protocol, the TLS one from {@code tlsListener} and the plaintext one from
+     * {@code plainListener} (both made by {@link #listener}).
+     */
+    public static String permissive(String tlsListener, String plainListener) {
+        String marker = j("'filter_chains': [");
+        int a = tlsListener.indexOf(marker) + marker.length();
+        int b = plainListener.indexOf(marker) + marker.length();
+        String tlsChain = "{" + j("'filter_chain_match': {'transport_protocol': 'tls'}, ") + tlsListener.substring(a + 1, tlsListener.length() - 2);
+        String rawChain = "{" + j("'filter_chain_match': {'transport_protocol': 'raw_buffer'}, ") + plainListener.substring(b + 1, plainListener.length() - 2);
+        return tlsListener.substring(0, a - marker.length())
+                + j("'listener_filters': [{'name': 'envoy.filters.listener.tls_inspector', 'typed_config': {'@type': 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector'}}], ")
+                + marker + tlsChain + "," + rawChain + "]}";
+    }
+
     /** A catch-all virtual host with the given routes. */
     public static String vhost(String... routes) {
         return j("{'name': 'all', 'domains': ['*'], 'routes': [" + String.join(",", routes) + "]}");

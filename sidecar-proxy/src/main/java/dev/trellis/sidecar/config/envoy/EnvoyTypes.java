@@ -21,7 +21,8 @@ public final class EnvoyTypes {
             DownstreamTlsContext.getDescriptor(),
             UpstreamTlsContext.getDescriptor(),
             HttpProtocolOptions.getDescriptor(),
-            io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.getDescriptor());
+            io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.getDescriptor(),
+            io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector.getDescriptor());
 
     /** The registry JsonFormat uses to read {@code Any} fields. */
     public static final JsonFormat.TypeRegistry REGISTRY = JsonFormat.TypeRegistry.newBuilder().add(SUPPORTED).build();

@@ -35,15 +35,14 @@ public final class ListenerTranslator {
     private ListenerTranslator() {}
 
     public static ListenerConfig translate(Listener l, String path) {
-        Fields.allowOnly(l, path, "name", "address", "filter_chains", "traffic_direction", "stat_prefix");
+        Fields.allowOnly(l, path, "name", "address", "filter_chains", "traffic_direction", "stat_prefix",
+                "listener_filters");
         String lp = path + " (listener '" + l.getName() + "')";
         SocketAddr addr = LoadAssignmentTranslator.address(l.getAddress(), lp + ".address");
-        if (l.getFilterChainsCount() != 1) {
-            throw Fields.invalid(lp + ".filter_chains", l.getFilterChainsCount() + " filter chains", "exactly one");
-        }
-        FilterChain fc = l.getFilterChains(0);
-        String fp = lp + ".filter_chains[0]";
-        Fields.allowOnly(fc, fp, "name", "filters", "transport_socket");
+        TransportProtocols.Choice choice = TransportProtocols.check(l, lp);
+        FilterChain fc = l.getFilterChains(choice.chain());
+        String fp = lp + ".filter_chains[" + choice.chain() + "]";
+        Fields.allowOnly(fc, fp, "name", "filters", "transport_socket", "filter_chain_match");
         if (fc.getFiltersCount() != 1) {
             throw Fields.invalid(fp + ".filters", fc.getFiltersCount() + " filters", "exactly one: " + HCM);
         }
@@ -55,7 +54,8 @@ public final class ListenerTranslator {
         Optional<TlsConfig.Downstream> tls = fc.hasTransportSocket()
                 ? Optional.of(TlsTranslator.downstream(fc.getTransportSocket(), fp + ".transport_socket"))
                 : Optional.empty();
-        return new ListenerConfig(l.getName().isEmpty() ? addr.toString() : l.getName(), addr, http, tls);
+        return new ListenerConfig(l.getName().isEmpty() ? addr.toString() : l.getName(), addr, http, tls,
+                choice.permissive());
     }
 
     /** {@code HttpConnectionManager} to its model, with the route table inline. */
