@@ -1,0 +1,21 @@
+# syntax=docker/dockerfile:1
+# Image of the control plane (registry, policy, CA, xDS).
+# Build from the repository root:  docker build -f deploy/docker/control-plane.Dockerfile -t trellis/control-plane .
+
+# 1. Build the runnable jar with Maven (protoc and the gRPC generator come from Maven Central).
+FROM maven:3.9-eclipse-temurin-17 AS build
+WORKDIR /src
+COPY . .
+RUN --mount=type=cache,target=/root/.m2 \
+    mvn -B -q -DskipTests -pl control-plane/server -am package
+
+# 2. Run it on a small JRE image as an unprivileged user.
+FROM eclipse-temurin:17-jre-jammy
+RUN groupadd --system --gid 10001 trellis \
+ && useradd --system --uid 10001 --gid trellis --home-dir /var/lib/trellis --create-home --shell /usr/sbin/nologin trellis
+COPY --from=build /src/control-plane/server/target/trellis-control-plane.jar /opt/trellis/trellis-control-plane.jar
+USER 10001:10001
+WORKDIR /var/lib/trellis
+EXPOSE 15012 15014
+ENTRYPOINT ["java", "-XX:+UseContainerSupport", "-XX:MaxRAMPercentage=75", "-jar", "/opt/trellis/trellis-control-plane.jar"]
+CMD ["control-plane", "--data-dir", "/var/lib/trellis/data", "--bind", "0.0.0.0"]
