@@ -6,6 +6,7 @@ import com.google.protobuf.Struct;
 import com.google.protobuf.UInt32Value;
 import com.google.protobuf.Value;
 import dev.trellis.controlplane.policy.MeshPolicy;
+import dev.trellis.controlplane.policy.MeshPolicy.TlsMode;
 import dev.trellis.controlplane.policy.MeshPolicy.Destination;
 import dev.trellis.controlplane.policy.MeshPolicy.ExternalServiceSpec;
 import dev.trellis.controlplane.policy.MeshPolicy.HeaderChanges;
@@ -70,6 +71,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.Optional;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -198,7 +200,7 @@ public final class Translator {
         int inboundPort = self != null ? self.inboundPort() : node.inboundPort();
         String protocol = self != null ? self.protocol() : policy.serviceOrDefault(svc).protocol().name();
         return new XdsResources(Map.of(INBOUND, inboundListener(svc, inboundPort, protocol,
-                AccessPolicies.filters(svc, policy))), Map.of(),
+                AccessPolicies.filters(svc, policy), InboundTls.mode(svc, policy))), Map.of(),
                 Map.of(inboundClusterName(svc), inboundCluster(svc, appPort, protocol)), Map.of());
     }
 
@@ -513,7 +515,7 @@ public final class Translator {
                 .build();
     }
 
-    private static Listener inboundListener(String svc, int port, String protocol, List<HttpFilter> rbac) {
+    private static Listener inboundListener(String svc, int port, String protocol, List<HttpFilter> rbac, TlsMode tlsMode) {
         Filter filter;
         if ("tcp".equalsIgnoreCase(protocol)) {
             filter = Filter.newBuilder().setName("envoy.filters.network.tcp_proxy").setTypedConfig(Any.pack(
@@ -530,10 +532,10 @@ public final class Translator {
                     .setStatPrefix("inbound_http").setRouteConfig(rc).addAllHttpFilters(rbac)
                     .addHttpFilters(routerFilter()).build())).build();
         }
-        return Listener.newBuilder().setName(INBOUND)
+        // mesh TLS on the inbound port comes with the workload identity wiring; until then it is plaintext
+        return InboundTls.chains(Listener.newBuilder().setName(INBOUND)
                 .setAddress(address("0.0.0.0", port))
-                .setTrafficDirection(TrafficDirection.INBOUND)
-                .addFilterChains(FilterChain.newBuilder().addFilters(filter))
+                .setTrafficDirection(TrafficDirection.INBOUND), filter, tlsMode, Optional.empty())
                 .build();
     }
 
