@@ -12,6 +12,8 @@ import dev.trellis.sidecar.internal.SslContexts;
 import dev.trellis.sidecar.internal.Transports;
 import dev.trellis.sidecar.listener.ListenerState;
 import dev.trellis.sidecar.listener.ProxyListener;
+import dev.trellis.sidecar.observe.AccessLogWriter;
+import dev.trellis.sidecar.observe.Telemetry;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.ssl.SslContext;
 import java.net.InetSocketAddress;
@@ -39,6 +41,7 @@ public final class Sidecar implements AutoCloseable {
     private final ScheduledExecutorService background;
     private final ClusterManager clusters;
     private final SidecarMetrics metrics = new SidecarMetrics();
+    private final Telemetry telemetry;
     private final Map<String, ProxyListener> listeners = new LinkedHashMap<>();
     private final AdminServer admin;
     private volatile SidecarConfig config;
@@ -46,8 +49,9 @@ public final class Sidecar implements AutoCloseable {
     private SidecarConfig initial;
     private InetSocketAddress adminAddress;
 
-    private Sidecar(Supplier<SidecarConfig> source, int workerThreads) {
+    private Sidecar(Supplier<SidecarConfig> source, int workerThreads, int accessLogQueue) {
         this.source = source;
+        this.telemetry = new Telemetry(metrics, java.time.Clock.systemUTC(), accessLogQueue);
         this.boss = Transports.group(1, "trellis-accept");
         this.workers = Transports.group(workerThreads, "trellis-io");
         this.background = Executors.newScheduledThreadPool(1, r -> {
@@ -56,6 +60,7 @@ public final class Sidecar implements AutoCloseable {
             return t;
         });
         this.clusters = new ClusterManager(background);
+        metrics.clusters(clusters::all);
         this.admin = new AdminServer(this, background);
     }
 
@@ -64,7 +69,13 @@ public final class Sidecar implements AutoCloseable {
      * error is thrown as {@link ConfigException} and nothing stays open.
      */
     public static Sidecar start(Supplier<SidecarConfig> source, int workerThreads) throws InterruptedException {
-        Sidecar s = create(source, workerThreads);
+        return start(source, workerThreads, AccessLogWriter.DEFAULT_CAPACITY);
+    }
+
+    /** As {@link #start(Supplier, int)}, with the access log writers' queue length in lines. */
+    public static Sidecar start(Supplier<SidecarConfig> source, int workerThreads, int accessLogQueue)
+            throws InterruptedException {
+        Sidecar s = create(source, workerThreads, accessLogQueue);
         try {
             s.listen();
         } catch (RuntimeException | InterruptedException e) {
@@ -79,7 +90,13 @@ public final class Sidecar implements AutoCloseable {
      * until {@link #listen()} has bound the listeners. A config error closes everything and is thrown.
      */
     public static Sidecar create(Supplier<SidecarConfig> source, int workerThreads) throws InterruptedException {
-        Sidecar s = new Sidecar(source, workerThreads);
+        return create(source, workerThreads, AccessLogWriter.DEFAULT_CAPACITY);
+    }
+
+    /** As {@link #create(Supplier, int)}, with the access log writers' queue length in lines. */
+    public static Sidecar create(Supplier<SidecarConfig> source, int workerThreads, int accessLogQueue)
+            throws InterruptedException {
+        Sidecar s = new Sidecar(source, workerThreads, accessLogQueue);
         try {
             s.initial = source.get();
             Optional<dev.trellis.sidecar.config.SocketAddr> a = s.initial.admin();
@@ -147,7 +164,8 @@ public final class Sidecar implements AutoCloseable {
         Map<String, ProxyListener> opened = new LinkedHashMap<>();
         try {
             for (ListenerConfig l : next.listeners()) {
-                HttpConnectionManager hcm = new HttpConnectionManager(l.name(), l.http(), pending.clusters(), metrics,
+                HttpConnectionManager hcm = new HttpConnectionManager(l.name(), l.http(), pending.clusters(),
+                        telemetry.observer(l, next),
                         l.tls().isPresent(), System::nanoTime);
                 ListenerState state = new ListenerState(l, hcm, ssl.get(l.name()));
                 states.put(l.name(), state);
@@ -163,6 +181,7 @@ public final class Sidecar implements AutoCloseable {
         } catch (RuntimeException | InterruptedException e) {
             opened.values().forEach(ProxyListener::close);
             clusters.discard(pending);
+            telemetry.abandon();
             throw e;
         }
         // commit
@@ -185,6 +204,7 @@ public final class Sidecar implements AutoCloseable {
         listeners.clear();
         listeners.putAll(swapped);
         opened.values().forEach(ProxyListener::startAccepting);
+        telemetry.commit(next);
         this.config = next;
     }
 
@@ -220,6 +240,10 @@ public final class Sidecar implements AutoCloseable {
         return metrics;
     }
 
+    public Telemetry telemetry() {
+        return telemetry;
+    }
+
     public ClusterManager clusterManager() {
         return clusters;
     }
@@ -245,6 +269,7 @@ public final class Sidecar implements AutoCloseable {
         listeners.values().forEach(ProxyListener::close);
         listeners.clear();
         clusters.close();
+        telemetry.close();
         boss.shutdownGracefully(0, 2, TimeUnit.SECONDS);
         workers.shutdownGracefully(0, 2, TimeUnit.SECONDS);
         background.shutdownNow();

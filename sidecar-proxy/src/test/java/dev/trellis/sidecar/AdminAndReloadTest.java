@@ -61,7 +61,8 @@ class AdminAndReloadTest {
         assertThat(clusters.body()).contains("\"address\" : \"127.0.0.1:" + backend.port() + "\"")
                 .contains("\"active_requests\"").containsPattern("\"connections\" : [1-9]").contains("\"health\" : \"HEALTHY\"");
         org.awaitility.Awaitility.await().untilAsserted(() -> assertThat(admin("GET", "/metrics").body())
-                .contains("trellis_requests_total{cluster=\"app\",code=\"200\",flags=\"-\",listener=\"main\"}"));
+                .contains("trellis_requests_total{destination_service=\"app\",grpc_status=\"-\",reporter=\"source\","
+                        + "request_protocol=\"http\",response_code=\"200\",response_flags=\"-\",source_service=\"test\"}"));
         assertThat(admin("GET", "/reload").statusCode()).isEqualTo(405);
         assertThat(admin("GET", "/nope").statusCode()).isEqualTo(404);
     }

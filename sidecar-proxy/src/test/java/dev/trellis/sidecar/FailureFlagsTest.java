@@ -77,7 +77,8 @@ class FailureFlagsTest {
     @Test
     void connectRefusedIs503UF() throws Exception {
         assertFlag("/uf", 503, "UF", "upstream connect error");
-        awaitMetric("cluster=\"down\",code=\"503\",flags=\"UF\"");
+        awaitMetric("destination_service=\"down\",grpc_status=\"-\",reporter=\"source\",request_protocol=\"http\","
+                + "response_code=\"503\",response_flags=\"UF\"");
     }
 
     @Test
@@ -135,7 +136,8 @@ class FailureFlagsTest {
     @Test
     void resetAfterResponseStartedResetsTheDownstream() {
         assertThatThrownBy(() -> get("/partial")).isInstanceOf(IOException.class);
-        awaitMetric("cluster=\"partial\",code=\"200\",flags=\"UC\"");
+        awaitMetric("destination_service=\"partial\",grpc_status=\"-\",reporter=\"source\",request_protocol=\"http\","
+                + "response_code=\"200\",response_flags=\"UC\"");
     }
 
     @Test

@@ -62,7 +62,8 @@ class GrpcProxyTest {
     void unary() {
         byte[] out = ClientCalls.blockingUnaryCall(channel, GrpcEcho.UNARY, CallOptions.DEFAULT, "hi".getBytes());
         assertThat(new String(out)).isEqualTo("hi");
-        assertThat(proxy.sidecar.metrics().scrape()).contains("cluster=\"grpc\",code=\"200\"");
+        org.awaitility.Awaitility.await().untilAsserted(() -> assertThat(proxy.sidecar.metrics().scrape())
+                .contains("destination_service=\"grpc\",grpc_status=\"0\",reporter=\"source\",request_protocol=\"grpc\",response_code=\"200\""));
     }
 
     @Test

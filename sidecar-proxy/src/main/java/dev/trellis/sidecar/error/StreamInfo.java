@@ -26,6 +26,11 @@ public final class StreamInfo {
     private int attempts;
     private int responseCode;
     private boolean grpc;
+    private String grpcStatus = "-";
+    private String sourceIdentity = "-";
+    private String traceId = "-";
+    private String spanId = "-";
+    private Object telemetry;
 
     public StreamInfo(long startNanos) {
         this.startNanos = startNanos;
@@ -69,6 +74,22 @@ public final class StreamInfo {
     public void responseCode(int code) { responseCode = code; }
     public boolean grpc() { return grpc; }
     public void grpc(boolean g) { grpc = g; }
+    /** The response's {@code grpc-status} ({@code -} when it had none). */
+    public String grpcStatus() { return grpcStatus; }
+    public void grpcStatus(String s) { grpcStatus = s; }
+    /** The downstream peer's verified identity (SPIFFE ID), {@code -} when unknown. */
+    public String sourceIdentity() { return sourceIdentity; }
+    public void sourceIdentity(String id) { sourceIdentity = id; }
+    /** The trace this request belongs to ({@code -} when not traced). */
+    public String traceId() { return traceId; }
+    public String spanId() { return spanId; }
+    public void trace(String traceId, String spanId) {
+        this.traceId = traceId;
+        this.spanId = spanId;
+    }
+    /** Per-stream state of the listener's {@link StreamObserver} (its server span). */
+    public Object telemetry() { return telemetry; }
+    public void telemetry(Object t) { telemetry = t; }
 
     @Override
     public String toString() {

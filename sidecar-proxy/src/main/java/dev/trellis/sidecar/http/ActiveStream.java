@@ -41,6 +41,7 @@ public final class ActiveStream implements HttpFilter.Context {
         this.info = new StreamInfo(hcm.nanoTime());
         info.listener(hcm.listener());
         info.protocol(downstream.protocol());
+        downstream.peerPrincipal().ifPresent(info::sourceIdentity);
         this.filters = new ArrayList<>(hcm.filters().size());
         for (FilterFactory f : hcm.filters()) {
             filters.add(f.create());
@@ -120,6 +121,7 @@ public final class ActiveStream implements HttpFilter.Context {
         info.request(String.valueOf(h.method()), String.valueOf(h.path()), String.valueOf(h.authority()));
         CharSequence ct = h.get("content-type");
         info.grpc(ct != null && ct.toString().startsWith("application/grpc"));
+        hcm.observer().onRequestHeaders(info, h);
         if ("CONNECT".contentEquals(h.method())) {
             sendLocalReply(ErrorResponder.plain(405, "CONNECT is not allowed", info));
             return;
@@ -196,6 +198,7 @@ public final class ActiveStream implements HttpFilter.Context {
             f.onResponseHeaders(h, this);
         }
         responseStarted = true;
+        grpcStatus(h);
         CharSequence status = h.status();
         if (status != null) {
             try {
@@ -227,6 +230,7 @@ public final class ActiveStream implements HttpFilter.Context {
         if (completed) {
             return;
         }
+        grpcStatus(trailers);
         downstream.sendTrailers(trailers);
         responseEnded();
     }
@@ -237,6 +241,7 @@ public final class ActiveStream implements HttpFilter.Context {
             return;
         }
         responseStarted = true;
+        grpcStatus(r.headers());
         if (r.endStreamWithHeaders()) {
             downstream.sendHeaders(r.headers(), true);
         } else {
@@ -262,6 +267,13 @@ public final class ActiveStream implements HttpFilter.Context {
             info.detail(detail);
             complete();
             downstream.reset();
+        }
+    }
+
+    private void grpcStatus(Http2Headers h) {
+        CharSequence s = h.get("grpc-status");
+        if (s != null) {
+            info.grpcStatus(s.toString());
         }
     }
 

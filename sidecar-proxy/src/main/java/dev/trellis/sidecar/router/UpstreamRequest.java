@@ -4,6 +4,7 @@ import dev.trellis.sidecar.cluster.Cluster;
 import dev.trellis.sidecar.cluster.Host;
 import dev.trellis.sidecar.config.RouteTable;
 import dev.trellis.sidecar.error.ResponseFlag;
+import dev.trellis.sidecar.error.UpstreamAttemptObserver;
 import dev.trellis.sidecar.http.ActiveStream;
 import dev.trellis.sidecar.http.RequestSink;
 import dev.trellis.sidecar.upstream.ConnectionPool;
@@ -37,6 +38,9 @@ final class UpstreamRequest implements RequestSink, UpstreamListener, Connection
     private boolean finished;
     private boolean counted;
     private boolean requestSent;
+    private UpstreamAttemptObserver attempt = UpstreamAttemptObserver.NONE;
+    private int upstreamStatus;
+    private ResponseFlag failure;
 
     UpstreamRequest(ActiveStream stream, Cluster cluster, Host host, RouteTable.Forward route,
                     RouteTable.WeightedCluster weighted, RouteMatcher.Match match, Http2Headers headers, boolean endStream) {
@@ -53,6 +57,7 @@ final class UpstreamRequest implements RequestSink, UpstreamListener, Connection
     void start() {
         stream.info().upstreamHost(host.label());
         stream.info().attempt();
+        attempt = stream.connectionManager().observer().onUpstreamAttempt(stream.info(), host.label(), headers);
         host.countRequest();
         host.activeRequests().incrementAndGet();
         counted = true;
@@ -73,6 +78,7 @@ final class UpstreamRequest implements RequestSink, UpstreamListener, Connection
         if (finished) {
             return;
         }
+        failure = ResponseFlag.UT;
         UpstreamStream u = upstream;
         finish();
         if (u != null) {
@@ -110,6 +116,7 @@ final class UpstreamRequest implements RequestSink, UpstreamListener, Connection
         if (finished) {
             return;
         }
+        failure = flag;
         finish();
         stream.fail(flag, detail);
     }
@@ -158,6 +165,7 @@ final class UpstreamRequest implements RequestSink, UpstreamListener, Connection
         if (finished) {
             return;
         }
+        failure = ResponseFlag.DC;
         UpstreamStream u = upstream;
         finish();
         if (u != null) {
@@ -178,6 +186,9 @@ final class UpstreamRequest implements RequestSink, UpstreamListener, Connection
     public void onHeaders(Http2Headers h, boolean endStream) {
         if (finished) {
             return;
+        }
+        if (upstreamStatus == 0 && h.status() != null) {
+            upstreamStatus = Integer.parseInt(h.status().toString());
         }
         Router.mutateResponse(h, match, weighted, stream.connectionManager());
         if (endStream) {
@@ -215,6 +226,7 @@ final class UpstreamRequest implements RequestSink, UpstreamListener, Connection
         if (finished) {
             return;
         }
+        failure = ResponseFlag.UC;
         finish();
         stream.fail(ResponseFlag.UC, "upstream reset: " + reason);
     }
@@ -239,6 +251,7 @@ final class UpstreamRequest implements RequestSink, UpstreamListener, Connection
             return;
         }
         finished = true;
+        attempt.onEnd(upstreamStatus, failure);
         if (timeout != null) {
             timeout.cancel(false);
         }

@@ -19,11 +19,16 @@ public final class Proxy implements AutoCloseable {
     }
 
     public static Proxy start(String bootstrap) {
+        return start(bootstrap, dev.trellis.sidecar.observe.AccessLogWriter.DEFAULT_CAPACITY);
+    }
+
+    /** A sidecar whose access log writers queue at most {@code accessLogQueue} lines. */
+    public static Proxy start(String bootstrap, int accessLogQueue) {
         try {
             Path dir = Files.createDirectories(Path.of("target", "bootstraps"));
             Path f = Files.createTempFile(dir, "bootstrap", ".yaml");
             Files.writeString(f, bootstrap);
-            return new Proxy(f, Sidecar.start(() -> BootstrapLoader.load(f), 2));
+            return new Proxy(f, Sidecar.start(() -> BootstrapLoader.load(f), 2, accessLogQueue));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (InterruptedException e) {

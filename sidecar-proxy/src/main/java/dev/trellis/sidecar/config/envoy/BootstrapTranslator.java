@@ -22,7 +22,7 @@ public final class BootstrapTranslator {
     private BootstrapTranslator() {}
 
     public static SidecarConfig translate(Bootstrap b) {
-        Fields.allowOnly(b, "", "node", "admin", "static_resources");
+        Fields.allowOnly(b, "", "node", "admin", "static_resources", "tracing");
         Fields.allowOnly(b.getNode(), "node", "id", "cluster", "metadata", "user_agent_name", "locality");
         Optional<SocketAddr> admin = Optional.empty();
         if (b.hasAdmin()) {
@@ -52,9 +52,18 @@ public final class BootstrapTranslator {
             checkClusters(l.http().routes(), clusters, p);
             listeners.add(l);
         }
+        var tracing = TelemetryTranslator.bootstrap(b.getTracing(), "tracing", clusters);
+        for (int i = 0; i < listeners.size(); i++) {
+            var t = listeners.get(i).telemetry().tracing();
+            if (t.isPresent() && t.get().provider().isEmpty() && tracing.isEmpty()) {
+                throw new ConfigException("static_resources.listeners[" + i + "] (listener '" + listeners.get(i).name()
+                        + "'): tracing has no provider (expected: tracing.provider in the HttpConnectionManager "
+                        + "or tracing.http in the bootstrap)");
+            }
+        }
         Map<String, Object> metadata = toJava(b.getNode().getMetadata());
         return new SidecarConfig(new SidecarConfig.NodeInfo(b.getNode().getId(), b.getNode().getCluster(), metadata),
-                admin, listeners, clusters);
+                admin, listeners, clusters, tracing);
     }
 
     /** Envoy checks that a static route table names only clusters that exist. */

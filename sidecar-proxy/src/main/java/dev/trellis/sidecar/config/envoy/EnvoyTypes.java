@@ -22,7 +22,10 @@ public final class EnvoyTypes {
             UpstreamTlsContext.getDescriptor(),
             HttpProtocolOptions.getDescriptor(),
             io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.getDescriptor(),
-            io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector.getDescriptor());
+            io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector.getDescriptor(),
+            io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog.getDescriptor(),
+            io.envoyproxy.envoy.extensions.access_loggers.stream.v3.StdoutAccessLog.getDescriptor(),
+            io.envoyproxy.envoy.config.trace.v3.OpenTelemetryConfig.getDescriptor());
 
     /** The registry JsonFormat uses to read {@code Any} fields. */
     public static final JsonFormat.TypeRegistry REGISTRY = JsonFormat.TypeRegistry.newBuilder().add(SUPPORTED).build();

@@ -55,7 +55,7 @@ public final class ListenerTranslator {
                 ? Optional.of(TlsTranslator.downstream(fc.getTransportSocket(), fp + ".transport_socket"))
                 : Optional.empty();
         return new ListenerConfig(l.getName().isEmpty() ? addr.toString() : l.getName(), addr, http, tls,
-                choice.permissive());
+                choice.permissive(), TelemetryTranslator.listener(l, hcm, fp + ".filters[0].typed_config"));
     }
 
     /** {@code HttpConnectionManager} to its model, with the route table inline. */
@@ -63,7 +63,7 @@ public final class ListenerTranslator {
         Fields.allowOnly(h, path, "stat_prefix", "codec_type", "route_config", "http_filters",
                 "common_http_protocol_options", "max_request_headers_kb", "stream_idle_timeout", "request_timeout",
                 "request_headers_timeout", "generate_request_id", "http2_protocol_options", "normalize_path",
-                "merge_slashes", "path_with_escaped_slashes_action");
+                "merge_slashes", "path_with_escaped_slashes_action", "access_log", "tracing");
         HttpConnectionManagerConfig.CodecType codec = switch (h.getCodecType()) {
             case AUTO -> HttpConnectionManagerConfig.CodecType.AUTO;
             case HTTP1 -> HttpConnectionManagerConfig.CodecType.HTTP1;
