@@ -76,6 +76,7 @@ public final class ControlPlane implements AutoCloseable {
             identity = new MeshIdentity(new MeshIdentity.Options(b.dataDir, b.caCert, b.caKey,
                     serverNames(b), b.clock), () -> policy.current().policy().meshConfig());
             scheduler.scheduleWithFixedDelay(identity::tick, 1, 1, TimeUnit.MINUTES);
+            identity.signing().bindMetrics(metrics);
             registry = new Registry(b.clock, sched, b.gracePeriod);
             proxies = new ProxyTracker(b.clock, sched, metrics);
             publisher = new SnapshotPublisher(registry, () -> policy.current().policy(), proxies, scheduler,

@@ -162,7 +162,8 @@ class XdsIntegrationTest {
                     .contains("trellis_xds_nacks_total{type=\"RDS\"} 1.0")
                     .contains("trellis_xds_connected_proxies")
                     .contains("trellis_registry_instances 4.0")
-                    .contains("trellis_xds_change_to_ack_seconds_bucket");
+                    .contains("trellis_xds_change_to_ack_seconds_bucket")
+                    .containsPattern("trellis_xds_push_latency_seconds_count [1-9]");
 
             // the next accepted push clears the NACK
             put("/api/v1/policy/Service/echo", "kind: Service\nname: echo\nspec:\n  timeout: 3s\n");

@@ -22,6 +22,7 @@ import java.security.NoSuchAlgorithmException;
 import java.security.cert.CertificateEncodingException;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.HexFormat;
 import java.util.List;
@@ -46,6 +47,7 @@ public final class CertificateService extends CertificateSigningGrpc.Certificate
     private final Clock clock;
     /** Leaves held by workloads: serial -> root and expiry, replaced on renewal, pruned once expired. */
     private final Map<BigInteger, Issued> issued = new ConcurrentHashMap<>();
+    private volatile io.micrometer.core.instrument.Counter issuedCounter;
     private final Set<Watcher> watchers = ConcurrentHashMap.newKeySet();
     private final Object ackLock = new Object();
     private volatile TrustBundleUpdate bundle;
@@ -68,6 +70,24 @@ public final class CertificateService extends CertificateSigningGrpc.Certificate
         this.meshConfig = meshConfig;
         this.clock = clock;
         this.bundle = TrustBundleUpdate.newBuilder().setVersion(1).setTrustBundlePem(ca.trustBundle().toPem()).build();
+    }
+
+    /**
+     * Registers {@code trellis_ca_certificates_issued_total} and {@code trellis_ca_earliest_expiry_seconds}
+     * (seconds until the first of the live issued workload certificates expires; NaN when none).
+     */
+    public void bindMetrics(io.micrometer.core.instrument.MeterRegistry meters) {
+        issuedCounter = io.micrometer.core.instrument.Counter.builder("trellis_ca_certificates_issued")
+                .description("workload certificates signed").register(meters);
+        io.micrometer.core.instrument.Gauge.builder("trellis_ca_earliest_expiry", this, CertificateService::earliestExpirySeconds)
+                .description("seconds until the earliest live issued workload certificate expires")
+                .baseUnit("seconds").register(meters);
+    }
+
+    double earliestExpirySeconds() {
+        Instant now = clock.instant();
+        return issued.values().stream().map(Issued::notAfter).filter(t -> t.isAfter(now)).min(Instant::compareTo)
+                .map(t -> Duration.between(now, t).toMillis() / 1000.0).orElse(Double.NaN);
     }
 
     @Override
@@ -111,6 +131,7 @@ public final class CertificateService extends CertificateSigningGrpc.Certificate
         issued.put(leaf.getSerialNumber(), new Issued(sha256(ca.trustBundle().roots().stream()
                 .filter(r -> chainsTo(chain, r)).findFirst().orElse(ca.signingCertificate())), leaf.getNotAfter().toInstant(), service));
         log.info("signed {} via {} until {}", id, caller.via(), leaf.getNotAfter().toInstant());
+        if (issuedCounter != null) issuedCounter.increment();
         TrustBundleUpdate b = bundle;
         response.onNext(SignResponse.newBuilder()
                 .setCertificateChainPem(Pem.encodeCertificates(chain))

@@ -40,10 +40,29 @@ public record MeshPolicy(
 
     /** Mesh-wide settings; {@code defaults} applies to services without a Service document. */
     public record MeshConfig(String trustDomain, String namespace, Duration certificateTtl, TlsMode tlsMode,
-                             ServiceSpec defaults) {
+                             ServiceSpec defaults, Telemetry telemetry) {
         public static final MeshConfig DEFAULT = new MeshConfig("trellis.local", "default", Duration.ofHours(24),
-                TlsMode.STRICT, ServiceSpec.defaults(""));
+                TlsMode.STRICT, ServiceSpec.defaults(""), Telemetry.NONE);
+
+        public MeshConfig(String trustDomain, String namespace, Duration certificateTtl, TlsMode tlsMode,
+                          ServiceSpec defaults) {
+            this(trustDomain, namespace, certificateTtl, tlsMode, defaults, Telemetry.NONE);
+        }
     }
+
+    /**
+     * What every sidecar reports: an access log ({@code stdout} or a file path) and tracing to an
+     * OTLP collector; both off when empty.
+     */
+    public record Telemetry(Optional<String> accessLog, Optional<Tracing> tracing) {
+        public static final Telemetry NONE = new Telemetry(Optional.empty(), Optional.empty());
+    }
+
+    /**
+     * Tracing: {@code collector} is {@code host:port} (OTLP/gRPC) or an {@code http(s)://} URL
+     * (OTLP/HTTP); new traces are sampled at {@code samplingPercent}, callers' decisions are kept.
+     */
+    public record Tracing(String collector, double samplingPercent) {}
 
     public record ServiceSpec(String name, Protocol protocol, LoadBalancer loadBalancer, Duration timeout,
                               Duration connectTimeout, RetryPolicy retries, CircuitBreaker circuitBreaker,

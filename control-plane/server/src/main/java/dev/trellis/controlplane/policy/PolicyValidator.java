@@ -126,9 +126,35 @@ public final class PolicyValidator {
         SpecReader defaults = r.object("defaults");
         ServiceSpec dflt = defaults == null ? ServiceSpec.defaults("") : service(defaults, "", ServiceSpec.defaults(""));
         if (defaults != null) defaults.done();
+        MeshPolicy.Telemetry telemetry = telemetry(r);
         r.done();
         return new MeshConfig(trustDomain == null ? "trellis.local" : trustDomain,
-                namespace == null ? "default" : namespace, ttl, tls, dflt);
+                namespace == null ? "default" : namespace, ttl, tls, dflt, telemetry);
+    }
+
+    /** {@code accessLog: stdout | /path} and {@code tracing: {collector, sampling}} of a MeshConfig. */
+    private static MeshPolicy.Telemetry telemetry(SpecReader r) {
+        String log = r.string("accessLog", null, false);
+        if (log != null && !log.equals("stdout") && !log.startsWith("/")) {
+            r.error(r.at("accessLog"), "'" + log + "'", "stdout or an absolute file path");
+        }
+        Optional<MeshPolicy.Tracing> tracing = Optional.empty();
+        SpecReader t = r.object("tracing");
+        if (t != null) {
+            String collector = t.string("collector", null, true);
+            double sampling = t.number("sampling", 1.0, 0, 100);
+            if (collector != null) {
+                boolean url = collector.startsWith("http://") || collector.startsWith("https://");
+                if (!url && !collector.matches("[A-Za-z0-9.\\-\\[\\]:]+:[0-9]{1,5}")) {
+                    t.error(t.at("collector"), "'" + collector + "'",
+                            "host:port of an OTLP/gRPC collector or an http(s):// OTLP/HTTP URL");
+                } else {
+                    tracing = Optional.of(new MeshPolicy.Tracing(collector, sampling));
+                }
+            }
+            t.done();
+        }
+        return new MeshPolicy.Telemetry(Optional.ofNullable(log), tracing);
     }
 
     private static ServiceSpec service(SpecReader r, String name, ServiceSpec base) {

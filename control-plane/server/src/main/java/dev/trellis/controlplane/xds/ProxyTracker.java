@@ -48,6 +48,9 @@ public final class ProxyTracker implements DiscoveryServerCallbacks, RemovalTrac
     private final List<Waiter> waiters = new CopyOnWriteArrayList<>();
     private final Map<String, Map<String, long[]>> changeStarts = new ConcurrentHashMap<>();
     private final Timer changeToAck;
+    /** Per change (its start), the node/type/version pushes not ACKed yet: the last ACK ends the push. */
+    private final Map<Long, Set<String>> unacked = new ConcurrentHashMap<>();
+    private final Timer pushLatency;
     /** What the request being handled on this thread needs from {@link StreamAwareWatcher}; set by the callback. */
     private final ThreadLocal<RequestContext> current = new ThreadLocal<>();
 
@@ -63,6 +66,9 @@ public final class ProxyTracker implements DiscoveryServerCallbacks, RemovalTrac
         meters.gauge("trellis_xds_connected_proxies", streams, Map::size);
         this.changeToAck = Timer.builder("trellis_xds_change_to_ack")
                 .description("time from a registry or policy change to a proxy's ACK of the resulting push")
+                .publishPercentileHistogram().register(meters);
+        this.pushLatency = Timer.builder("trellis_xds_push_latency")
+                .description("time from a registry or policy change to the last ACK of the proxies it was pushed to")
                 .publishPercentileHistogram().register(meters);
     }
 
@@ -186,13 +192,27 @@ public final class ProxyTracker implements DiscoveryServerCallbacks, RemovalTrac
         if (v != null) {
             byType.remove(typeUrl + "@" + version);
             changeToAck.record(Duration.ofNanos(System.nanoTime() - v[0]));
+            settle(v[0], s.node.id() + "|" + typeUrl + "@" + version, true);
+        }
+    }
+
+    /** One push of change {@code start} is over: ACKed, superseded or its proxy gone. */
+    private void settle(long start, String key, boolean acked) {
+        Set<String> left = unacked.get(start);
+        if (left != null && left.remove(key) && left.isEmpty() && unacked.remove(start, left) && acked) {
+            pushLatency.record(Duration.ofNanos(System.nanoTime() - start));
         }
     }
 
     /** Remembers when the change behind {@code version} of {@code typeUrl} for {@code nodeId} started. */
     void changePushed(String nodeId, String typeUrl, String version, long changeStartNanos) {
         Map<String, long[]> m = changeStarts.computeIfAbsent(nodeId, k -> new ConcurrentHashMap<>());
-        m.keySet().removeIf(k -> k.startsWith(typeUrl + "@"));
+        m.entrySet().removeIf(e -> {
+            boolean superseded = e.getKey().startsWith(typeUrl + "@");
+            if (superseded) settle(e.getValue()[0], nodeId + "|" + e.getKey(), false);
+            return superseded;
+        });
+        unacked.computeIfAbsent(changeStartNanos, k -> ConcurrentHashMap.newKeySet()).add(nodeId + "|" + typeUrl + "@" + version);
         m.put(typeUrl + "@" + version, new long[] {changeStartNanos});
     }
 
@@ -321,7 +341,8 @@ public final class ProxyTracker implements DiscoveryServerCallbacks, RemovalTrac
             log.info("xDS stream {} from {} closed", streamId, id);
             boolean more = streams.values().stream().anyMatch(o -> o.node != null && o.node.id().equals(id));
             if (!more) {
-                changeStarts.remove(id);
+                Map<String, long[]> gone = changeStarts.remove(id);
+                if (gone != null) gone.forEach((k, v) -> settle(v[0], id + "|" + k, false));
                 onNodeGone.accept(id);
             }
         }

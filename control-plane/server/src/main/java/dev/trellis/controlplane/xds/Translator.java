@@ -185,7 +185,7 @@ public final class Translator {
         }
         if (!proxyless) {
             routes.put(OUTBOUND, RouteConfiguration.newBuilder().setName(OUTBOUND).addAllVirtualHosts(vhosts).build());
-            listeners.put(OUTBOUND, outboundListener(key.outboundPort(), anyFault));
+            listeners.put(OUTBOUND, outboundListener(key.outboundPort(), anyFault, policy.meshConfig().telemetry()));
         }
         return new XdsResources(listeners, routes, clusters, endpoints);
     }
@@ -200,7 +200,7 @@ public final class Translator {
         int inboundPort = self != null ? self.inboundPort() : node.inboundPort();
         String protocol = self != null ? self.protocol() : policy.serviceOrDefault(svc).protocol().name();
         return new XdsResources(Map.of(INBOUND, inboundListener(svc, inboundPort, protocol,
-                AccessPolicies.filters(svc, policy), InboundTls.mode(svc, policy))), Map.of(),
+                AccessPolicies.filters(svc, policy), InboundTls.mode(svc, policy), policy.meshConfig().telemetry())), Map.of(),
                 Map.of(inboundClusterName(svc), inboundCluster(svc, appPort, protocol)), Map.of());
     }
 
@@ -485,6 +485,34 @@ public final class Translator {
         }
     }
 
+    /** MeshConfig's access log and tracing as Envoy's HCM {@code access_log} and {@code tracing}. */
+    static void telemetry(HttpConnectionManager.Builder hcm, MeshPolicy.Telemetry t) {
+        t.accessLog().ifPresent(log -> hcm.addAccessLog(log.equals("stdout")
+                ? io.envoyproxy.envoy.config.accesslog.v3.AccessLog.newBuilder().setName("envoy.access_loggers.stdout")
+                        .setTypedConfig(Any.pack(io.envoyproxy.envoy.extensions.access_loggers.stream.v3.StdoutAccessLog
+                                .getDefaultInstance())).build()
+                : io.envoyproxy.envoy.config.accesslog.v3.AccessLog.newBuilder().setName("envoy.access_loggers.file")
+                        .setTypedConfig(Any.pack(io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog
+                                .newBuilder().setPath(log).build())).build()));
+        t.tracing().ifPresent(tr -> {
+            var otel = io.envoyproxy.envoy.config.trace.v3.OpenTelemetryConfig.newBuilder();
+            if (tr.collector().startsWith("http://") || tr.collector().startsWith("https://")) {
+                otel.setHttpService(io.envoyproxy.envoy.config.core.v3.HttpService.newBuilder().setHttpUri(
+                        io.envoyproxy.envoy.config.core.v3.HttpUri.newBuilder().setUri(tr.collector())
+                                .setCluster("otel-collector").setTimeout(pb(Duration.ofSeconds(5)))));
+            } else {
+                otel.setGrpcService(io.envoyproxy.envoy.config.core.v3.GrpcService.newBuilder()
+                        .setGoogleGrpc(io.envoyproxy.envoy.config.core.v3.GrpcService.GoogleGrpc.newBuilder()
+                                .setTargetUri(tr.collector()).setStatPrefix("otel"))
+                        .setTimeout(pb(Duration.ofSeconds(5))));
+            }
+            hcm.setTracing(HttpConnectionManager.Tracing.newBuilder()
+                    .setRandomSampling(io.envoyproxy.envoy.type.v3.Percent.newBuilder().setValue(tr.samplingPercent()))
+                    .setProvider(io.envoyproxy.envoy.config.trace.v3.Tracing.Http.newBuilder()
+                            .setName("envoy.tracers.opentelemetry").setTypedConfig(Any.pack(otel.build()))));
+        });
+    }
+
     private static HttpFilter routerFilter() {
         return HttpFilter.newBuilder().setName(ROUTER).setTypedConfig(Any.pack(Router.getDefaultInstance())).build();
     }
@@ -499,7 +527,7 @@ public final class Translator {
                 .setApiListener(ApiListener.newBuilder().setApiListener(Any.pack(hcm))).build();
     }
 
-    private static Listener outboundListener(int port, boolean fault) {
+    private static Listener outboundListener(int port, boolean fault, MeshPolicy.Telemetry telemetry) {
         HttpConnectionManager.Builder hcm = HttpConnectionManager.newBuilder()
                 .setStatPrefix("outbound_http")
                 .setRds(Rds.newBuilder().setConfigSource(ADS).setRouteConfigName(OUTBOUND));
@@ -507,6 +535,7 @@ public final class Translator {
             hcm.addHttpFilters(HttpFilter.newBuilder().setName(FAULT).setTypedConfig(Any.pack(HTTPFault.getDefaultInstance())));
         }
         hcm.addHttpFilters(routerFilter());
+        telemetry(hcm, telemetry);
         return Listener.newBuilder().setName(OUTBOUND)
                 .setAddress(address("127.0.0.1", port))
                 .setTrafficDirection(TrafficDirection.OUTBOUND)
@@ -515,7 +544,8 @@ public final class Translator {
                 .build();
     }
 
-    private static Listener inboundListener(String svc, int port, String protocol, List<HttpFilter> rbac, TlsMode tlsMode) {
+    private static Listener inboundListener(String svc, int port, String protocol, List<HttpFilter> rbac, TlsMode tlsMode,
+                                            MeshPolicy.Telemetry telemetry) {
         Filter filter;
         if ("tcp".equalsIgnoreCase(protocol)) {
             filter = Filter.newBuilder().setName("envoy.filters.network.tcp_proxy").setTypedConfig(Any.pack(
@@ -528,9 +558,11 @@ public final class Translator {
                                             // the caller's sidecar enforces the route timeout
                                             .setTimeout(pb(Duration.ZERO)))))
                     .build();
-            filter = Filter.newBuilder().setName(HCM).setTypedConfig(Any.pack(HttpConnectionManager.newBuilder()
+            HttpConnectionManager.Builder hcm = HttpConnectionManager.newBuilder()
                     .setStatPrefix("inbound_http").setRouteConfig(rc).addAllHttpFilters(rbac)
-                    .addHttpFilters(routerFilter()).build())).build();
+                    .addHttpFilters(routerFilter());
+            telemetry(hcm, telemetry);
+            filter = Filter.newBuilder().setName(HCM).setTypedConfig(Any.pack(hcm.build())).build();
         }
         // mesh TLS on the inbound port comes with the workload identity wiring; until then it is plaintext
         return InboundTls.chains(Listener.newBuilder().setName(INBOUND)

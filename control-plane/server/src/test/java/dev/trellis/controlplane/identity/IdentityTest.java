@@ -182,6 +182,11 @@ class IdentityTest {
         Signed renewed = sign(CertificateSigningGrpc.newBlockingStub(channel(first.key())), id("users"));
         assertThat(renewed.key().spiffeId()).contains(id("users"));
         assertThat(renewed.key().leaf().getSerialNumber()).isNotEqualTo(first.key().leaf().getSerialNumber());
+        String metrics = api("GET", "/metrics", null, null).body();
+        assertThat(metrics).contains("trellis_ca_certificates_issued_total 2.0");
+        double expiry = Double.parseDouble(metrics.replaceAll("(?s).*\ntrellis_ca_earliest_expiry_seconds ([^\n]+)\n.*", "$1"));
+        assertThat(expiry).isEqualTo(Duration.between(clock.instant(), renewed.key().leaf().getNotAfter().toInstant())
+                .toMillis() / 1000.0);
         // ... but not for another service
         assertThatThrownBy(() -> sign(CertificateSigningGrpc.newBlockingStub(channel(first.key())), id("payments")))
                 .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {

@@ -117,4 +117,14 @@ class PolicyValidatorTest {
                 """)).containsExactly("Route/r: spec.rules[0].destinations[0].service: payments "
                 + "(expected: a mesh service, not ExternalService/payments)");
     }
+
+    @Test
+    void meshConfigTelemetryIsValidated() {
+        assertThat(errors("kind: MeshConfig\nname: m\nspec:\n  accessLog: logs/a.log\n  tracing: {collector: otel, sampling: 150}\n"))
+                .anySatisfy(e -> assertThat(e).contains("spec.accessLog: 'logs/a.log' (expected: stdout or an absolute file path)"))
+                .anySatisfy(e -> assertThat(e).contains("spec.tracing.sampling").contains("0.0..100.0"))
+                .anySatisfy(e -> assertThat(e).contains("spec.tracing.collector: 'otel' (expected: host:port of an OTLP/gRPC collector"));
+        assertThat(errors("kind: MeshConfig\nname: m\nspec:\n  tracing: {sampling: 5}\n"))
+                .anySatisfy(e -> assertThat(e).contains("spec.tracing.collector"));
+    }
 }

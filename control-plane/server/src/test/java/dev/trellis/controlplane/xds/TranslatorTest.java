@@ -185,4 +185,46 @@ class TranslatorTest {
         assertThat(open.listeners().get("inbound").getFilterChains(0).getFilters(0).getTypedConfig()
                 .unpack(HttpConnectionManager.class).getHttpFiltersCount()).isEqualTo(1);
     }
+
+    @Test
+    void meshConfigTelemetryBecomesAccessLogAndTracingOnBothListeners() throws Exception {
+        MeshPolicy p = PolicyValidator.validate(PolicyParser.parse("""
+                kind: MeshConfig
+                name: mesh
+                spec:
+                  accessLog: /var/log/trellis/access.log
+                  tracing: {collector: "otel:4317", sampling: 12.5}
+                """, "test", "api"), 1);
+        ServiceInstance self = users("u1", "v1", true);
+        XdsResources r = Translator.translate(node("sidecar~users~u1", null), self, p, REGISTRY);
+        for (String name : List.of("inbound", "outbound")) {
+            HttpConnectionManager hcm = r.listeners().get(name).getFilterChains(0).getFilters(0).getTypedConfig()
+                    .unpack(HttpConnectionManager.class);
+            assertThat(hcm.getAccessLog(0).getName()).isEqualTo("envoy.access_loggers.file");
+            assertThat(hcm.getAccessLog(0).getTypedConfig().unpack(
+                    io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog.class).getPath())
+                    .isEqualTo("/var/log/trellis/access.log");
+            assertThat(hcm.getTracing().getRandomSampling().getValue()).isEqualTo(12.5);
+            assertThat(hcm.getTracing().getProvider().getName()).isEqualTo("envoy.tracers.opentelemetry");
+            var otel = hcm.getTracing().getProvider().getTypedConfig()
+                    .unpack(io.envoyproxy.envoy.config.trace.v3.OpenTelemetryConfig.class);
+            assertThat(otel.getGrpcService().getGoogleGrpc().getTargetUri()).isEqualTo("otel:4317");
+        }
+        MeshPolicy http = PolicyValidator.validate(PolicyParser.parse("""
+                kind: MeshConfig
+                name: mesh
+                spec: {accessLog: stdout, tracing: {collector: "http://otel:4318/v1/traces"}}
+                """, "test", "api"), 1);
+        HttpConnectionManager hcm = Translator.translate(node("sidecar~users~u1", null), self, http, REGISTRY).listeners()
+                .get("inbound").getFilterChains(0).getFilters(0).getTypedConfig().unpack(HttpConnectionManager.class);
+        assertThat(hcm.getAccessLog(0).getName()).isEqualTo("envoy.access_loggers.stdout");
+        assertThat(hcm.getTracing().getRandomSampling().getValue()).isEqualTo(1.0);
+        assertThat(hcm.getTracing().getProvider().getTypedConfig()
+                .unpack(io.envoyproxy.envoy.config.trace.v3.OpenTelemetryConfig.class).getHttpService().getHttpUri().getUri())
+                .isEqualTo("http://otel:4318/v1/traces");
+        HttpConnectionManager none = Translator.translate(node("sidecar~users~u1", null), self, policy(), REGISTRY).listeners()
+                .get("inbound").getFilterChains(0).getFilters(0).getTypedConfig().unpack(HttpConnectionManager.class);
+        assertThat(none.getAccessLogCount()).isZero();
+        assertThat(none.hasTracing()).isFalse();
+    }
 }
