@@ -24,7 +24,8 @@ import java.util.List;
 /**
  * HTTP/2 connections to one host on one event loop. Streams go to a connection with room under
  * the peer's {@code SETTINGS_MAX_CONCURRENT_STREAMS}; a new connection opens only when all are
- * full. A connection that got GOAWAY takes no new streams.
+ * full. A connection that got GOAWAY takes no new streams: those below its last-stream-id finish
+ * on it, it closes once they have, and new streams go to another connection.
  */
 final class Http2ConnectionPool implements ConnectionPool {
     /** Streams assumed allowed before the peer's SETTINGS arrive. */
@@ -63,6 +64,10 @@ final class Http2ConnectionPool implements ConnectionPool {
                 }
             } else if (msg instanceof Http2GoAwayFrame) {
                 goingAway = true;
+                if (!ready) {
+                    dispatch(this);
+                }
+                closeIfDone(this);
             }
             ReferenceCountUtil.release(msg);
         }
@@ -154,12 +159,17 @@ final class Http2ConnectionPool implements ConnectionPool {
             Http2StreamChannel sc = f.getNow();
             sc.closeFuture().addListener(cf -> {
                 c.active--;
-                if (draining && c.active == 0) {
-                    c.channel.close();
-                }
+                closeIfDone(c);
             });
             w.callback.onReady(stream);
         });
+    }
+
+    /** A connection that takes no new streams closes when its last one ends. */
+    private void closeIfDone(Conn c) {
+        if ((draining || c.goingAway) && c.active == 0 && c.waiting.isEmpty() && c.channel != null) {
+            c.channel.close();
+        }
     }
 
     @Override
@@ -173,9 +183,7 @@ final class Http2ConnectionPool implements ConnectionPool {
             draining = true;
             for (Conn c : new ArrayList<>(conns)) {
                 c.goingAway = true;
-                if (c.active == 0 && c.channel != null) {
-                    c.channel.close();
-                }
+                closeIfDone(c);
             }
         });
     }

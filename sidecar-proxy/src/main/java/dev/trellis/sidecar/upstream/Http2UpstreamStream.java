@@ -8,6 +8,9 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
 import io.netty.handler.codec.http2.Http2DataFrame;
+import io.netty.handler.codec.http2.Http2FrameCodec;
+import io.netty.handler.codec.http2.Http2GoAwayFrame;
+import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.codec.http2.Http2ResetFrame;
@@ -20,6 +23,7 @@ final class Http2UpstreamStream extends ChannelInboundHandlerAdapter implements 
     private Channel channel;
     private boolean gotHeaders;
     private boolean ended;
+    private long refusedBelow = -1;
 
     Http2UpstreamStream(Host host, UpstreamListener listener) {
         this.host = host;
@@ -116,8 +120,34 @@ final class Http2UpstreamStream extends ChannelInboundHandlerAdapter implements 
         UpstreamListener l = listener;
         listener = null;
         if (l != null && !ended) {
-            l.onReset("upstream stream closed");
+            // above a GOAWAY's last-stream-id the upstream did not process the stream (RFC 9113 6.8)
+            refusedBelow = Math.max(refusedBelow, refusedBy(ctx.channel()));
+            l.onReset(refusedBelow >= 0 ? "upstream refused the stream: GOAWAY with last-stream-id " + refusedBelow
+                    : "upstream stream closed");
         }
+    }
+
+    /** The GOAWAY last-stream-id that excludes this stream, or -1. */
+    private static long refusedBy(Channel ch) {
+        if (!(ch instanceof Http2StreamChannel sc) || sc.stream().id() <= 0) {
+            return -1;
+        }
+        Http2FrameCodec codec = sc.parent().pipeline().get(Http2FrameCodec.class);
+        if (codec == null || !codec.connection().goAwayReceived()) {
+            return -1;
+        }
+        int last = codec.connection().local().lastStreamKnownByPeer();
+        return sc.stream().id() > last ? last : -1;
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof Http2GoAwayFrame g) {
+            refusedBelow = g.lastStreamId();
+            g.release();
+            return;
+        }
+        ctx.fireUserEventTriggered(evt);
     }
 
     @Override
