@@ -228,7 +228,41 @@ final class UpstreamRequest implements RequestSink, UpstreamListener, Connection
         }
         failure = ResponseFlag.UC;
         finish();
+        if (stream.info().grpc() && grpcDeadlinePassed()) {
+            // a gRPC server cancels (RST_STREAM) at the deadline it was given: that is a timeout, not an outage
+            stream.fail(ResponseFlag.UT, "upstream cancelled the call at its grpc-timeout: " + reason);
+            return;
+        }
         stream.fail(ResponseFlag.UC, "upstream reset: " + reason);
+    }
+
+    /** True when the request's {@code grpc-timeout} has run out since the stream started. */
+    private boolean grpcDeadlinePassed() {
+        long timeout = grpcTimeoutNanos(headers.get("grpc-timeout"));
+        return timeout >= 0 && stream.connectionManager().nanoTime() - stream.info().startNanos() >= timeout;
+    }
+
+    /** {@code grpc-timeout} (1 to 8 digits and a unit H M S m u n) in nanoseconds, or -1. */
+    static long grpcTimeoutNanos(CharSequence v) {
+        if (v == null || v.length() < 2 || v.length() > 9) {
+            return -1;
+        }
+        long n;
+        try {
+            n = Long.parseLong(v.subSequence(0, v.length() - 1).toString());
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+        TimeUnit unit = switch (v.charAt(v.length() - 1)) {
+            case 'H' -> TimeUnit.HOURS;
+            case 'M' -> TimeUnit.MINUTES;
+            case 'S' -> TimeUnit.SECONDS;
+            case 'm' -> TimeUnit.MILLISECONDS;
+            case 'u' -> TimeUnit.MICROSECONDS;
+            case 'n' -> TimeUnit.NANOSECONDS;
+            default -> null;
+        };
+        return unit == null || n < 0 ? -1 : unit.toNanos(n);
     }
 
     @Override

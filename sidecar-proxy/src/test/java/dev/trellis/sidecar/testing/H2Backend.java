@@ -15,6 +15,7 @@ import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
 import io.netty.handler.codec.http2.DefaultHttp2GoAwayFrame;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
+import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
@@ -29,8 +30,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * A Netty HTTP/2 (h2c prior knowledge) backend that can send GOAWAY, for upstream connection
  * handling tests. Every response body is {@code conn=N}, N numbering the connections from 0.
- * {@code /hold} is answered only on {@link #release()}; {@code /goaway} sends GOAWAY with this
- * stream as last-stream-id, then answers.
+ * {@code /hold} is answered only on {@link #release()} (or reset on {@link #resetHeld()});
+ * {@code /goaway} sends GOAWAY with this stream as last-stream-id, then answers. Answers go out
+ * on the request's HEADERS frame; a request body is ignored.
  */
 public final class H2Backend implements AutoCloseable {
     private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
@@ -73,6 +75,18 @@ public final class H2Backend implements AutoCloseable {
         }
     }
 
+    /** Resets every held stream with CANCEL, as a gRPC server does when a call's deadline passes. */
+    public void resetHeld() {
+        for (Conn c : conns) {
+            c.ctx.executor().execute(() -> {
+                for (Http2FrameStream s : new ArrayList<>(c.held)) {
+                    c.ctx.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.CANCEL).stream(s));
+                }
+                c.held.clear();
+            });
+        }
+    }
+
     /** Sends GOAWAY on connection {@code index} with an explicit last-stream-id. */
     public void goAway(int index, int lastStreamId) {
         Conn c = conns.get(index);
@@ -102,7 +116,7 @@ public final class H2Backend implements AutoCloseable {
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             try {
-                if (msg instanceof Http2HeadersFrame h && h.isEndStream()) {
+                if (msg instanceof Http2HeadersFrame h) {
                     String path = String.valueOf(h.headers().path());
                     if (path.startsWith("/hold")) {
                         held.add(h.stream());

@@ -27,8 +27,9 @@ import org.junit.jupiter.api.Test;
 /**
  * An HTTP/2 upstream that sends GOAWAY: streams up to its last-stream-id finish on the old
  * connection, which then closes; new streams open a new connection; streams above it fail as UC.
+ * A gRPC upstream that cancels a call once its grpc-timeout ran out is a timeout (UT), not UC.
  */
-class UpstreamGoAwayTest {
+class Http2UpstreamTest {
     static final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
     H2Backend backend;
     Sidecar sidecar;
@@ -103,5 +104,26 @@ class UpstreamGoAwayTest {
         backend.release();
         assertThat(first.get(10, TimeUnit.SECONDS).body()).isEqualTo("conn=0");
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(backend.closed.get()).isEqualTo(1));
+    }
+
+    HttpResponse<String> grpcCall(String grpcTimeout) throws Exception {
+        URI uri = URI.create("http://127.0.0.1:" + sidecar.listenerAddress("main").getPort() + "/hold/grpc");
+        CompletableFuture<HttpResponse<String>> call = client.sendAsync(HttpRequest.newBuilder(uri)
+                .header("content-type", "application/grpc").header("grpc-timeout", grpcTimeout)
+                .POST(HttpRequest.BodyPublishers.ofByteArray(new byte[5])).build(), HttpResponse.BodyHandlers.ofString());
+        await().atMost(Duration.ofSeconds(10)).until(() -> backend.held() == 1);
+        backend.resetHeld();
+        return call.get(10, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void aGrpcCallCancelledByTheUpstreamAfterItsDeadlineIsDeadlineExceeded() throws Exception {
+        HttpResponse<String> expired = grpcCall("1n");
+        assertThat(expired.headers().firstValue("grpc-status")).contains("4");
+        assertThat(expired.headers().firstValue("x-trellis-response-flags")).contains("UT");
+
+        HttpResponse<String> early = grpcCall("100S");
+        assertThat(early.headers().firstValue("grpc-status")).contains("14");
+        assertThat(early.headers().firstValue("x-trellis-response-flags")).contains("UC");
     }
 }
