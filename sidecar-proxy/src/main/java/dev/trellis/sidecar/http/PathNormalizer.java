@@ -7,7 +7,7 @@ import dev.trellis.sidecar.config.PathNormalization;
  * or route sees it, so the RBAC decision, the route match and the upstream request agree:
  * <ol>
  *   <li>the {@code #fragment} is dropped and the query is left as it is;</li>
- *   <li>malformed percent-encoding, {@code %00} and control characters are refused (400);</li>
+ *   <li>{@code %00} and control characters are refused (400), malformed percent-encoding too when normalising;</li>
  *   <li>{@code %2F}/{@code %5C} are kept, refused or decoded ({@code path_with_escaped_slashes_action});</li>
  *   <li>with {@code normalize_path}: percent-encoded unreserved characters are decoded
  *       ({@code %2e} is a dot), other escapes upper-cased, {@code \} becomes {@code /}, path
@@ -58,6 +58,10 @@ public final class PathNormalizer {
                 continue;
             }
             if (i + 2 >= path.length() || hex(path.charAt(i + 1)) < 0 || hex(path.charAt(i + 2)) < 0) {
+                if (!cfg.normalize()) {
+                    // forwarded as it came, like Envoy without normalize_path
+                    continue;
+                }
                 return Result.refuse("malformed percent-encoding in path '" + raw + "'");
             }
             int v = hex(path.charAt(i + 1)) * 16 + hex(path.charAt(i + 2));

@@ -27,6 +27,18 @@ class PathNormalizationConfigTest {
     }
 
     @Test
+    void outboundListenersKeepEnvoysDefaults() {
+        String b = bootstrap(listener("out", "", vhost(route("/", "app"))).replace(j("'name': 'out',"), j("'name': 'out', 'traffic_direction': 'OUTBOUND',")),
+                cluster("app", "", 8080));
+        PathNormalization out = BootstrapTranslator.translate(BootstrapLoader.parse(b, false)).listeners().get(0).http().pathNormalization();
+        assertThat(out).isEqualTo(PathNormalization.OUTBOUND_DEFAULT);
+        assertThat(out).isEqualTo(new PathNormalization(false, false, PathNormalization.EscapedSlashes.KEEP_UNCHANGED));
+        String asked = b.replace(j("'stat_prefix': 'out',"), j("'stat_prefix': 'out', 'normalize_path': true, 'merge_slashes': true,"));
+        assertThat(BootstrapTranslator.translate(BootstrapLoader.parse(asked, false)).listeners().get(0).http().pathNormalization())
+                .isEqualTo(new PathNormalization(true, true, PathNormalization.EscapedSlashes.KEEP_UNCHANGED));
+    }
+
+    @Test
     void operatorChoices() {
         assertThat(of(j("'normalize_path': false, 'path_with_escaped_slashes_action': 'KEEP_UNCHANGED'")))
                 .isEqualTo(new PathNormalization(false, true, PathNormalization.EscapedSlashes.KEEP_UNCHANGED));

@@ -81,6 +81,8 @@ class PathNormalizerTest {
         "/a/../b#f                 | /a/../b",
         "/a%00                     | 400",
         "/a;x                      | /a;x",
+        "/a%zz/%4                  | /a%zz/%4",
+        "//a                       | //a",
     })
     void withoutNormalizePathOnlyFragmentsAndBadEscapesAreHandled(String raw, String expected) {
         assertThat(run(raw, new PathNormalization(false, false, EscapedSlashes.KEEP_UNCHANGED))).isEqualTo(expected);

@@ -50,7 +50,8 @@ public final class ListenerTranslator {
         Fields.allowOnly(f, fp + ".filters[0]", "name", "typed_config");
         HttpConnectionManager hcm = EnvoyTypes.unpack(f.getTypedConfig(), HttpConnectionManager.class,
                 HttpConnectionManager.getDescriptor(), fp + ".filters[0].typed_config");
-        HttpConnectionManagerConfig http = hcm(hcm, fp + ".filters[0].typed_config");
+        HttpConnectionManagerConfig http = hcm(hcm, fp + ".filters[0].typed_config",
+                l.getTrafficDirection() == io.envoyproxy.envoy.config.core.v3.TrafficDirection.OUTBOUND);
         Optional<TlsConfig.Downstream> tls = fc.hasTransportSocket()
                 ? Optional.of(TlsTranslator.downstream(fc.getTransportSocket(), fp + ".transport_socket"))
                 : Optional.empty();
@@ -60,6 +61,14 @@ public final class ListenerTranslator {
 
     /** {@code HttpConnectionManager} to its model, with the route table inline. */
     public static HttpConnectionManagerConfig hcm(HttpConnectionManager h, String path) {
+        return hcm(h, path, false);
+    }
+
+    /**
+     * {@code HttpConnectionManager} to its model; {@code outbound} (a listener with
+     * {@code traffic_direction: OUTBOUND}) takes Envoy's path defaults instead of Trellis's.
+     */
+    public static HttpConnectionManagerConfig hcm(HttpConnectionManager h, String path, boolean outbound) {
         Fields.allowOnly(h, path, "stat_prefix", "codec_type", "route_config", "http_filters",
                 "common_http_protocol_options", "max_request_headers_kb", "stream_idle_timeout", "request_timeout",
                 "request_headers_timeout", "generate_request_id", "http2_protocol_options", "normalize_path",
@@ -139,16 +148,18 @@ public final class ListenerTranslator {
                 optional(h.hasRequestTimeout(), h.getRequestTimeout(), null),
                 optional(h.hasRequestHeadersTimeout(), h.getRequestHeadersTimeout(), null),
                 !h.hasGenerateRequestId() || h.getGenerateRequestId().getValue(),
-                streams, pathNormalization(h, path));
+                streams, pathNormalization(h, path, outbound));
     }
 
     /**
-     * Trellis resolves paths by default (normalize_path and merge_slashes on, escaped slashes
-     * decoded); {@code merge_slashes} is a plain bool in Envoy, so it cannot be turned off here.
+     * Trellis resolves paths by default where authorization happens (normalize_path and
+     * merge_slashes on, escaped slashes decoded; {@code merge_slashes} is a plain bool in Envoy, so
+     * there it cannot be turned off). An OUTBOUND listener (the app's own calls, judged at their
+     * destination) keeps Envoy's defaults: nothing normalised unless asked for.
      */
-    static PathNormalization pathNormalization(HttpConnectionManager h, String path) {
-        PathNormalization d = PathNormalization.DEFAULT;
-        boolean normalize = !h.hasNormalizePath() || h.getNormalizePath().getValue();
+    static PathNormalization pathNormalization(HttpConnectionManager h, String path, boolean outbound) {
+        PathNormalization d = outbound ? PathNormalization.OUTBOUND_DEFAULT : PathNormalization.DEFAULT;
+        boolean normalize = h.hasNormalizePath() ? h.getNormalizePath().getValue() : d.normalize();
         PathNormalization.EscapedSlashes escaped = switch (h.getPathWithEscapedSlashesAction()) {
             case IMPLEMENTATION_SPECIFIC_DEFAULT -> d.escapedSlashes();
             case KEEP_UNCHANGED -> PathNormalization.EscapedSlashes.KEEP_UNCHANGED;
@@ -157,7 +168,7 @@ public final class ListenerTranslator {
             default -> throw Fields.invalid(path + ".path_with_escaped_slashes_action", h.getPathWithEscapedSlashesAction(),
                     "KEEP_UNCHANGED, REJECT_REQUEST or UNESCAPE_AND_FORWARD");
         };
-        return new PathNormalization(normalize, true, escaped);
+        return new PathNormalization(normalize, d.mergeSlashes() || h.getMergeSlashes(), escaped);
     }
 
     private static String typeName(com.google.protobuf.Any any) {
