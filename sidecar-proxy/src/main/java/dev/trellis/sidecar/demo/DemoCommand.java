@@ -80,6 +80,9 @@ public final class DemoCommand implements Callable<Integer> {
             description = "Bound on each process becoming ready (default: ${DEFAULT-VALUE}).")
     Duration readyTimeout;
 
+    @Option(names = "--print-policy", description = "Print the mesh policy the demo applies (paths under --dir) and exit.")
+    boolean printPolicy;
+
     private final CompletableFuture<String> stopRequested = new CompletableFuture<>();
     private final List<ChildProcess> started = new ArrayList<>();
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
@@ -110,6 +113,12 @@ public final class DemoCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             err.println("trellis demo: " + e.getMessage());
             return Cli.USAGE;
+        }
+        if (printPolicy) {
+            Path gw = folder.resolve("gateway");
+            out.print(DemoPolicy.yaml(ports.gateway(), gw.resolve("jwks.json"), gw.resolve("edge.crt"), gw.resolve("edge.key")));
+            out.flush();
+            return 0;
         }
         Path cpJar = home.resolve("control-plane/server/target/trellis-control-plane.jar");
         Path userJar = home.resolve("demo-services/user-service/target/user-service.jar");
@@ -191,7 +200,7 @@ public final class DemoCommand implements Callable<Integer> {
         EdgeCertificate.ensure(edgeCert, edgeKey, Instant.now());
         Path policy = folder.resolve("policy/demo.yaml");
         Files.createDirectories(policy.getParent());
-        Files.writeString(policy, DemoPolicy.yaml(ports.gateway(), jwks));
+        Files.writeString(policy, DemoPolicy.yaml(ports.gateway(), jwks, edgeCert, edgeKey));
         List<String> apply = new ArrayList<>(List.of(java, "-XX:TieredStopAtLevel=1", "-jar", cpJar.toString(), "policy", "apply",
                 "-f", policy.toString(), "--control-plane-admin", adminUrl));
         if (Files.exists(adminToken)) {

@@ -10,7 +10,7 @@ final class DemoPolicy {
 
     private DemoPolicy() {}
 
-    static String yaml(int gatewayPort, Path jwks) {
+    static String yaml(int gatewayPort, Path jwks, Path edgeCert, Path edgeKey) {
         return """
                 # Written by trellis demo on every start; edit and re-apply with ./trellis policy apply -f
                 apiVersion: trellis.dev/v1
@@ -58,10 +58,12 @@ final class DemoPolicy {
                 name: %1$s
                 spec:
                   port: %2$d
+                  tls: {certFile: "%6$s", keyFile: "%7$s"}
                   routes:
                     - {pathPrefix: /api/users, service: user-service, rewritePrefix: /users, timeout: 5s, requireJwt: true}
                   jwt: {issuer: "%3$s", audiences: [%4$s], jwksFile: "%5$s"}
                   rateLimit: {requestsPerSecond: 500, burst: 1000}
-                """.formatted(GATEWAY, gatewayPort, ISSUER, AUDIENCE, jwks.toAbsolutePath());
+                """.formatted(GATEWAY, gatewayPort, ISSUER, AUDIENCE, jwks.toAbsolutePath(),
+                        edgeCert.toAbsolutePath(), edgeKey.toAbsolutePath());
     }
 }
