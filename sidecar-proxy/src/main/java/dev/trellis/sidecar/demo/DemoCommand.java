@@ -170,7 +170,7 @@ public final class DemoCommand implements Callable<Integer> {
         out.println("trellis demo: data and logs in " + folder);
         out.flush();
         String java = Supervisor.javaBinary();
-        String sidecarCp = System.getProperty("java.class.path");
+        String sidecarCp = Supervisor.classPath();
 
         // 1. control plane
         List<String> cp = new ArrayList<>(List.of(java));

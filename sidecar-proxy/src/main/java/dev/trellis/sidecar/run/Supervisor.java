@@ -60,11 +60,22 @@ public final class Supervisor {
             cmd.add("-Dtrellis.home=" + home);
         }
         cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(classPath());
         cmd.add("dev.trellis.sidecar.cli.SidecarMain");
         cmd.add("sidecar");
         cmd.addAll(sidecarArgs);
         return cmd;
+    }
+
+    /** This JVM's class path with absolute entries, so that a child may run in another directory. */
+    public static String classPath() {
+        StringBuilder sb = new StringBuilder();
+        for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
+            if (!entry.isEmpty()) {
+                sb.append(sb.length() > 0 ? File.pathSeparator : "").append(new File(entry).getAbsolutePath());
+            }
+        }
+        return sb.toString();
     }
 
     /** The java binary of this JVM. */
