@@ -126,6 +126,12 @@ class PermissiveTest {
     }
 
     @Test
+    void forwardedProtoSaysHowThisConnectionCame() throws Exception {
+        assertThat(Backend.echoedHeaders(plain("open", "/echo").body())).containsEntry("x-forwarded-proto", "http");
+        assertThat(Backend.echoedHeaders(viaSidecar("x-to", "open", "/echo").body())).containsEntry("x-forwarded-proto", "https");
+    }
+
+    @Test
     void plaintextHttp2PriorKnowledgeOnAPermissivePort() throws Exception {
         HttpClient h2c = HttpClient.newBuilder().version(HttpClient.Version.HTTP_2).build();
         HttpResponse<String> r = h2c.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + inbound.port("open") + "/x")).build(),

@@ -104,7 +104,7 @@ public final class ActiveStream implements HttpFilter.Context {
     public Downstream downstream() { return downstream; }
     @Override public StreamInfo info() { return info; }
     @Override public InetSocketAddress remoteAddress() { return downstream.remoteAddress(); }
-    @Override public String scheme() { return hcm.scheme(); }
+    @Override public String scheme() { return downstream.scheme().orElse(hcm.scheme()); }
     @Override public java.util.Optional<String> peerPrincipal() { return downstream.peerPrincipal(); }
     public boolean requestEnded() { return requestEnded; }
     public boolean responseStarted() { return responseStarted; }

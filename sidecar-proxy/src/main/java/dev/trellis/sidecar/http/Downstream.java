@@ -29,6 +29,14 @@ public interface Downstream {
     /** "HTTP/1.1", "HTTP/1.0" or "HTTP/2". */
     String protocol();
 
+    /**
+     * "https" or "http" as this connection is (a PERMISSIVE listener has both); empty to go by
+     * the listener's TLS setting.
+     */
+    default java.util.Optional<String> scheme() {
+        return java.util.Optional.empty();
+    }
+
     /** The peer's verified SPIFFE ID (mTLS client certificate); empty on plaintext or without a certificate. */
     default java.util.Optional<String> peerPrincipal() {
         return java.util.Optional.empty();

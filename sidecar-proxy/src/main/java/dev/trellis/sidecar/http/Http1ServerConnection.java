@@ -162,7 +162,7 @@ public final class Http1ServerConnection extends ChannelDuplexHandler implements
         boolean upgrade = isUpgrade(in);
         Http2Headers h = HeaderConversion.toHttp2(in, HeaderConversion.newHeaders(), upgrade);
         h.method(r.method().name());
-        h.scheme(hcm.scheme());
+        h.scheme(scheme().orElse(hcm.scheme()));
         String uri = r.uri();
         String authority = in.get("host");
         if (!uri.startsWith("/") && !uri.equals("*") && r.method() != HttpMethod.CONNECT) {
@@ -462,6 +462,11 @@ public final class Http1ServerConnection extends ChannelDuplexHandler implements
     @Override
     public java.util.Optional<String> peerPrincipal() {
         return dev.trellis.certs.PeerIdentity.of(ctx.channel()).map(Object::toString);
+    }
+
+    @Override
+    public java.util.Optional<String> scheme() {
+        return java.util.Optional.of(ctx.pipeline().get(io.netty.handler.ssl.SslHandler.class) != null ? "https" : "http");
     }
 
     // ---- connection events ----

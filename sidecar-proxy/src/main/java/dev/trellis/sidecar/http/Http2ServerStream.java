@@ -147,4 +147,10 @@ public final class Http2ServerStream extends ChannelInboundHandlerAdapter implem
     public java.util.Optional<String> peerPrincipal() {
         return dev.trellis.certs.PeerIdentity.of(channel).map(Object::toString);
     }
+
+    @Override
+    public java.util.Optional<String> scheme() {
+        Channel connection = channel instanceof Http2StreamChannel s ? s.parent() : channel;
+        return java.util.Optional.of(connection.pipeline().get(io.netty.handler.ssl.SslHandler.class) != null ? "https" : "http");
+    }
 }
