@@ -25,17 +25,23 @@ import org.junit.jupiter.api.Test;
 /** Admin endpoints, and reload under load with zero failed requests. */
 class AdminAndReloadTest {
     static Backend backend;
+    static Backend other;
     static Proxy proxy;
     static final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
     static String config(String version) {
+        return config(version, backend.port());
+    }
+
+    static String config(String version, int port) {
         String route = j("{'match': {'prefix': '/'}, 'route': {'cluster': 'app'}, 'response_headers_to_add': [{'header': {'key': 'x-config', 'value': '" + version + "'}}]}");
-        return bootstrap(listener("main", "", vhost(route)), cluster("app", "", backend.port()));
+        return bootstrap(listener("main", "", vhost(route)), cluster("app", "", port));
     }
 
     @BeforeAll
     static void start() throws Exception {
         backend = new Backend("app");
+        other = new Backend("other");
         proxy = Proxy.start(config("v0"));
     }
 
@@ -43,6 +49,7 @@ class AdminAndReloadTest {
     static void stop() {
         proxy.close();
         backend.close();
+        other.close();
     }
 
     static HttpResponse<String> admin(String method, String path) throws Exception {
@@ -85,10 +92,12 @@ class AdminAndReloadTest {
 
     @Test
     void reloadUnderLoadDropsNothingAndRefusesBadFiles() throws Exception {
+        // every reload also moves cluster 'app' to the other backend: the replaced cluster drains under load
         AtomicBoolean run = new AtomicBoolean(true);
         AtomicInteger ok = new AtomicInteger();
         List<String> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
         Set<String> versions = ConcurrentHashMap.newKeySet();
+        Set<String> backends = ConcurrentHashMap.newKeySet();
         List<Thread> threads = new ArrayList<>();
         for (int t = 0; t < 4; t++) {
             Thread th = new Thread(() -> {
@@ -100,6 +109,7 @@ class AdminAndReloadTest {
                         if (r.statusCode() == 200) {
                             ok.incrementAndGet();
                             versions.add(r.headers().firstValue("x-config").orElse("none"));
+                            backends.add(r.headers().firstValue("x-backend").orElse("none"));
                         } else {
                             failures.add(r.statusCode() + " " + r.body());
                         }
@@ -113,7 +123,7 @@ class AdminAndReloadTest {
         }
         for (int v = 1; v <= 5; v++) {
             Thread.sleep(150);
-            proxy.rewrite(config("v" + v));
+            proxy.rewrite(config("v" + v, v % 2 == 1 ? other.port() : backend.port()));
             HttpResponse<String> r = admin("POST", "/reload");
             assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
         }
@@ -129,6 +139,7 @@ class AdminAndReloadTest {
         assertThat(failures).isEmpty();
         assertThat(ok.get()).isGreaterThan(20);
         assertThat(versions).contains("v5");
+        assertThat(backends).containsExactlyInAnyOrder("app", "other");
         HttpResponse<String> after = client.send(HttpRequest.newBuilder(proxy.uri("main", "/")).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(after.headers().firstValue("x-config")).contains("v5");
         assertThat(proxy.sidecar.ready()).isTrue();

@@ -31,7 +31,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * A Netty HTTP/2 (h2c prior knowledge) backend that can send GOAWAY, for upstream connection
  * handling tests. Every response body is {@code conn=N}, N numbering the connections from 0.
  * {@code /hold} is answered only on {@link #release()} (or reset on {@link #resetHeld()});
- * {@code /goaway} sends GOAWAY with this stream as last-stream-id, then answers. Answers go out
+ * {@code /goaway} sends GOAWAY with this stream as last-stream-id, then answers; {@code /headers}
+ * answers with the request's header fields, one {@code name: value} line each, as received. Answers go out
  * on the request's HEADERS frame; a request body is ignored.
  */
 public final class H2Backend implements AutoCloseable {
@@ -120,6 +121,10 @@ public final class H2Backend implements AutoCloseable {
                     String path = String.valueOf(h.headers().path());
                     if (path.startsWith("/hold")) {
                         held.add(h.stream());
+                    } else if (path.startsWith("/headers")) {
+                        StringBuilder sb = new StringBuilder();
+                        h.headers().forEach(e -> sb.append(e.getKey()).append(": ").append(e.getValue()).append('\n'));
+                        answer(h.stream(), sb.toString());
                     } else if (path.startsWith("/goaway")) {
                         ctx.writeAndFlush(new DefaultHttp2GoAwayFrame(Http2Error.NO_ERROR));
                         answer(h.stream());
@@ -133,8 +138,12 @@ public final class H2Backend implements AutoCloseable {
         }
 
         void answer(Http2FrameStream s) {
+            answer(s, "conn=" + index);
+        }
+
+        void answer(Http2FrameStream s, String body) {
             ctx.write(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().status("200")).stream(s));
-            ctx.writeAndFlush(new DefaultHttp2DataFrame(ByteBufUtil.writeAscii(ctx.alloc(), "conn=" + index), true).stream(s));
+            ctx.writeAndFlush(new DefaultHttp2DataFrame(ByteBufUtil.writeAscii(ctx.alloc(), body), true).stream(s));
         }
 
         /** Stream ids of the held streams. */
