@@ -57,7 +57,10 @@ final class AccessPolicies {
     private static Policy policy(AccessRule r, MeshPolicy.MeshConfig mesh) {
         Policy.Builder p = Policy.newBuilder();
         if (r.from().contains("*")) {
-            p.addPrincipals(Principal.newBuilder().setAny(true));
+            // any workload of the mesh (a verified certificate of our trust domain), as Istio's "*";
+            // a plaintext caller on a PERMISSIVE port is not one
+            p.addPrincipals(Principal.newBuilder().setAuthenticated(Principal.Authenticated.newBuilder()
+                    .setPrincipalName(StringMatcher.newBuilder().setPrefix("spiffe://" + mesh.trustDomain() + "/"))));
         } else {
             Principal.Set.Builder ids = Principal.Set.newBuilder();
             for (String f : r.from()) {
