@@ -8,6 +8,7 @@ import dev.trellis.sidecar.config.ConfigException;
 import dev.trellis.sidecar.config.ListenerConfig;
 import dev.trellis.sidecar.config.SidecarConfig;
 import dev.trellis.sidecar.http.HttpConnectionManager;
+import dev.trellis.sidecar.identity.MeshTls;
 import dev.trellis.sidecar.internal.SslContexts;
 import dev.trellis.sidecar.internal.Transports;
 import dev.trellis.sidecar.listener.ListenerState;
@@ -49,8 +50,11 @@ public final class Sidecar implements AutoCloseable {
     private SidecarConfig initial;
     private InetSocketAddress adminAddress;
 
-    private Sidecar(Supplier<SidecarConfig> source, int workerThreads, int accessLogQueue) {
+    private final MeshTls mesh;
+
+    private Sidecar(Supplier<SidecarConfig> source, int workerThreads, int accessLogQueue, MeshTls mesh) {
         this.source = source;
+        this.mesh = mesh;
         this.telemetry = new Telemetry(metrics, java.time.Clock.systemUTC(), accessLogQueue);
         this.boss = Transports.group(1, "trellis-accept");
         this.workers = Transports.group(workerThreads, "trellis-io");
@@ -59,7 +63,7 @@ public final class Sidecar implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        this.clusters = new ClusterManager(background);
+        this.clusters = new ClusterManager(background, mesh);
         metrics.clusters(clusters::all);
         this.admin = new AdminServer(this, background);
     }
@@ -75,7 +79,18 @@ public final class Sidecar implements AutoCloseable {
     /** As {@link #start(Supplier, int)}, with the access log writers' queue length in lines. */
     public static Sidecar start(Supplier<SidecarConfig> source, int workerThreads, int accessLogQueue)
             throws InterruptedException {
-        Sidecar s = create(source, workerThreads, accessLogQueue);
+        return start(source, workerThreads, accessLogQueue, null);
+    }
+
+    /** {@link #start(Supplier, int)} with the workload identity that SDS secrets {@code default}/{@code ROOTCA} resolve to. */
+    public static Sidecar start(Supplier<SidecarConfig> source, int workerThreads, MeshTls mesh) throws InterruptedException {
+        return start(source, workerThreads, AccessLogWriter.DEFAULT_CAPACITY, mesh);
+    }
+
+    /** All options: access log queue length and the workload identity (null: none) for SDS secrets. */
+    public static Sidecar start(Supplier<SidecarConfig> source, int workerThreads, int accessLogQueue, MeshTls mesh)
+            throws InterruptedException {
+        Sidecar s = create(source, workerThreads, accessLogQueue, mesh);
         try {
             s.listen();
         } catch (RuntimeException | InterruptedException e) {
@@ -96,7 +111,18 @@ public final class Sidecar implements AutoCloseable {
     /** As {@link #create(Supplier, int)}, with the access log writers' queue length in lines. */
     public static Sidecar create(Supplier<SidecarConfig> source, int workerThreads, int accessLogQueue)
             throws InterruptedException {
-        Sidecar s = new Sidecar(source, workerThreads, accessLogQueue);
+        return create(source, workerThreads, accessLogQueue, null);
+    }
+
+    /** {@link #create(Supplier, int)} with the workload identity (null: none) for SDS secrets. */
+    public static Sidecar create(Supplier<SidecarConfig> source, int workerThreads, MeshTls mesh) throws InterruptedException {
+        return create(source, workerThreads, AccessLogWriter.DEFAULT_CAPACITY, mesh);
+    }
+
+    /** All options: access log queue length and the workload identity (null: none) for SDS secrets. */
+    public static Sidecar create(Supplier<SidecarConfig> source, int workerThreads, int accessLogQueue, MeshTls mesh)
+            throws InterruptedException {
+        Sidecar s = new Sidecar(source, workerThreads, accessLogQueue, mesh);
         try {
             s.initial = source.get();
             Optional<dev.trellis.sidecar.config.SocketAddr> a = s.initial.admin();
@@ -155,7 +181,7 @@ public final class Sidecar implements AutoCloseable {
         Map<String, SslContext> ssl = new LinkedHashMap<>();
         for (ListenerConfig l : next.listeners()) {
             if (l.tls().isPresent()) {
-                ssl.put(l.name(), SslContexts.server(l.tls().get(), l.name()));
+                ssl.put(l.name(), SslContexts.server(l.tls().get(), l.name(), mesh));
             }
         }
         ClusterManager.Pending pending = clusters.prepare(next.clusters());

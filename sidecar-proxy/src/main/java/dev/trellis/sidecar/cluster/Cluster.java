@@ -24,10 +24,10 @@ public final class Cluster {
     /** Hosts and the balancer built over exactly them. */
     record HostSet(List<Host> hosts, LoadBalancer lb) {}
 
-    Cluster(ClusterConfig config, List<Host> hosts) {
+    Cluster(ClusterConfig config, List<Host> hosts, dev.trellis.sidecar.identity.MeshTls mesh) {
         this.config = config;
         this.ssl = config.tls().map(t -> SslContexts.client(t, config.protocol() == ClusterConfig.UpstreamProtocol.HTTP2,
-                config.name())).orElse(null);
+                config.name(), mesh)).orElse(null);
         setHosts(hosts);
     }
 

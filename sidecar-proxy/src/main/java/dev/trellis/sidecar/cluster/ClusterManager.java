@@ -31,8 +31,16 @@ public final class ClusterManager {
     private volatile Map<String, Cluster> clusters = Map.of();
     private final Map<String, ScheduledFuture<?>> refreshers = new LinkedHashMap<>();
 
+    private final dev.trellis.sidecar.identity.MeshTls mesh;
+
     public ClusterManager(ScheduledExecutorService dns) {
+        this(dns, null);
+    }
+
+    /** {@code mesh}: the workload identity clusters with SDS secrets use (null: none). */
+    public ClusterManager(ScheduledExecutorService dns, dev.trellis.sidecar.identity.MeshTls mesh) {
         this.dns = dns;
+        this.mesh = mesh;
     }
 
     public Cluster get(String name) {
@@ -77,7 +85,7 @@ public final class ClusterManager {
                 if (old != null && old.config().equals(c)) {
                     next.put(c.name(), old);
                 } else {
-                    Cluster built = new Cluster(c, resolve(c));
+                    Cluster built = new Cluster(c, resolve(c), mesh);
                     fresh.add(built);
                     next.put(c.name(), built);
                 }

@@ -1,6 +1,7 @@
 package dev.trellis.sidecar.internal;
 
 import dev.trellis.sidecar.config.ConfigException;
+import dev.trellis.sidecar.config.StringMatch;
 import dev.trellis.sidecar.config.TlsConfig;
 import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.ApplicationProtocolNames;
@@ -14,7 +15,11 @@ import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.LinkedHashSet;
+import java.util.Set;
 import javax.net.ssl.SSLException;
+import dev.trellis.certs.SpiffeId;
+import dev.trellis.sidecar.identity.MeshTls;
 
 /** Netty {@link SslContext}s from {@link TlsConfig}: OpenSSL (BoringSSL) when available, JDK otherwise. */
 public final class SslContexts {
@@ -24,9 +29,45 @@ public final class SslContexts {
         return OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK;
     }
 
+    /** The listener's context; {@code mesh} resolves the SDS names of the workload identity (null: none). */
+    public static SslContext server(TlsConfig.Downstream t, String listener, MeshTls mesh) {
+        if (t.workloadIdentity()) {
+            if (mesh == null) throw noIdentity("listener '" + listener + "'");
+            return mesh.inbound(t.requireClientCertificate());
+        }
+        return server(t, listener);
+    }
+
+    /** The cluster's context; {@code mesh} resolves the SDS names of the workload identity (null: none). */
+    public static SslContext client(TlsConfig.Upstream t, boolean http2, String cluster, MeshTls mesh) {
+        if (t.workloadIdentity()) {
+            if (mesh == null) throw noIdentity("cluster '" + cluster + "'");
+            // exact spiffe:// URI SAN matchers become the IDs the handshake accepts; others are checked after it
+            Set<SpiffeId> ids = new LinkedHashSet<>();
+            for (TlsConfig.SanMatch m : t.matchSubjectAltNames()) {
+                if (m.type() == TlsConfig.SanType.URI && m.matcher().kind() == StringMatch.Kind.EXACT && !m.matcher().ignoreCase()
+                        && m.matcher().value().startsWith("spiffe://")) {
+                    try {
+                        ids.add(SpiffeId.parse(m.matcher().value()));
+                    } catch (IllegalArgumentException e) {
+                        throw new ConfigException("cluster '" + cluster + "': SAN matcher " + m.matcher() + ": " + e.getMessage());
+                    }
+                }
+            }
+            boolean allExact = ids.size() == t.matchSubjectAltNames().size();
+            return mesh.outbound(allExact ? ids : Set.of(), http2);
+        }
+        return client(t, http2, cluster);
+    }
+
+    private static ConfigException noIdentity(String what) {
+        return new ConfigException(what + ": SDS secrets '" + TlsConfig.SDS_WORKLOAD_CERTIFICATE + "'/'" + TlsConfig.SDS_ROOT_CA
+                + "' need the sidecar's workload identity (expected: run with --control-plane, --ca-file and --token-file)");
+    }
+
     public static SslContext server(TlsConfig.Downstream t, String listener) {
         try {
-            SslContextBuilder b = SslContextBuilder.forServer(t.certificateChain().toFile(), t.privateKey().toFile())
+            SslContextBuilder b = SslContextBuilder.forServer(t.certificateChain().get().toFile(), t.privateKey().get().toFile())
                     .sslProvider(provider());
             if (t.trustedCa().isPresent()) {
                 b.trustManager(t.trustedCa().get().toFile());

@@ -120,7 +120,7 @@ public final class Telemetry implements AutoCloseable {
     static Map<String, Instant> certificateExpiry(SidecarConfig config) {
         Map<String, Instant> out = new TreeMap<>();
         for (ListenerConfig l : config.listeners()) {
-            l.tls().ifPresent(t -> notAfter(t.certificateChain()).ifPresent(i -> out.put("listener/" + l.name(), i)));
+            l.tls().flatMap(t -> t.certificateChain()).flatMap(Telemetry::notAfter).ifPresent(i -> out.put("listener/" + l.name(), i));
         }
         for (ClusterConfig c : config.clusters().values()) {
             c.tls().flatMap(t -> t.certificateChain()).flatMap(Telemetry::notAfter)
