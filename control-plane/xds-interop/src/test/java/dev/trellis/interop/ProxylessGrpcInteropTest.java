@@ -28,8 +28,12 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.KeyStore;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -104,12 +108,12 @@ class ProxylessGrpcInteropTest {
         caBundle = data.resolve("ca-bundle.pem").toAbsolutePath();
         // grpc-java's "tls" xDS channel creds use the JVM's default trust store (the bootstrap's
         // ca_certificate_file is not read), so a proxyless client trusts the mesh bundle through it
-        java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
+        KeyStore trust = KeyStore.getInstance("PKCS12");
         trust.load(null, null);
-        java.util.Collection<? extends java.security.cert.Certificate> roots = java.security.cert.CertificateFactory
-                .getInstance("X.509").generateCertificates(Files.newInputStream(caBundle));
+        Collection<? extends Certificate> roots = CertificateFactory.getInstance("X.509")
+                .generateCertificates(Files.newInputStream(caBundle));
         int i = 0;
-        for (java.security.cert.Certificate c : roots) trust.setCertificateEntry("mesh-root-" + i++, c);
+        for (Certificate c : roots) trust.setCertificateEntry("mesh-root-" + i++, c);
         Path store = data.resolve("truststore.p12");
         try (var out = Files.newOutputStream(store)) {
             trust.store(out, "changeit".toCharArray());
