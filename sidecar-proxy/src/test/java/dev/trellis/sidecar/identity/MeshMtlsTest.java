@@ -253,9 +253,12 @@ class MeshMtlsTest {
                     (long) (k.lifetime().toMinutes() * 0.5) + 1);
             for (int i = 0; i < 3; i++) {
                 int seen = ok.get();
+                X509Certificate u = users.certificate().get().leaf();
+                X509Certificate o = orders.certificate().get().leaf();
                 users.renewNow();
                 orders.renewNow();
-                await().atMost(Duration.ofSeconds(10)).until(() -> !users.certificate().get().leaf().equals(before) && ok.get() > seen + 20);
+                await().atMost(Duration.ofSeconds(10)).until(() -> !users.certificate().get().leaf().equals(u)
+                        && !orders.certificate().get().leaf().equals(o) && ok.get() > seen + 20);
             }
             // new connections present the new certificate
             X509Certificate served = serverCertificate(inbound.listenerAddress("inbound").getPort());
