@@ -68,7 +68,8 @@ public final class SidecarMain {
                 return 1;
             }
             spec.commandLine().getOut().println("trellis sidecar: listening on " + sidecar.listenerAddresses()
-                    + (sidecar.adminAddress() == null ? "" : ", admin on " + sidecar.adminAddress()));
+                    + (sidecar.adminAddress() == null ? "" : ", admin on " + sidecar.adminAddress())
+                    + " (" + dev.trellis.sidecar.internal.Transports.name() + ")");
             spec.commandLine().getOut().flush();
             CountDownLatch stop = new CountDownLatch(1);
             SignalReload.install(sidecar);
