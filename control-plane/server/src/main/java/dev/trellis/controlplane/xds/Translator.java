@@ -239,7 +239,11 @@ public final class Translator {
         String name = clusterName(svc, subset);
         if (clusters.containsKey(name)) return;
         ServiceSpec spec = policy.serviceOrDefault(svc);
-        clusters.put(name, edsCluster(name, spec, proxyless));
+        Cluster cluster = edsCluster(name, spec, proxyless);
+        if (!proxyless && UpstreamMtls.applies(svc, policy, instances.getOrDefault(svc, List.of()))) {
+            cluster = cluster.toBuilder().setTransportSocket(UpstreamMtls.transportSocket(UpstreamMtls.spiffeId(policy, svc))).build();
+        }
+        clusters.put(name, cluster);
         List<ServiceInstance> members = instances.getOrDefault(svc, List.of()).stream()
                 .filter(ServiceInstance::routable)
                 .filter(i -> i.labels().entrySet().containsAll(subset.entrySet()))
@@ -564,10 +568,9 @@ public final class Translator {
             telemetry(hcm, telemetry);
             filter = Filter.newBuilder().setName(HCM).setTypedConfig(Any.pack(hcm.build())).build();
         }
-        // mesh TLS on the inbound port comes with the workload identity wiring; until then it is plaintext
         return InboundTls.chains(Listener.newBuilder().setName(INBOUND)
                 .setAddress(address("0.0.0.0", port))
-                .setTrafficDirection(TrafficDirection.INBOUND), filter, tlsMode, Optional.empty())
+                .setTrafficDirection(TrafficDirection.INBOUND), filter, tlsMode, Optional.of(InboundTls.meshTransportSocket()))
                 .build();
     }
 
