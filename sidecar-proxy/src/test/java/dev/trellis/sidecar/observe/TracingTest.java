@@ -34,6 +34,7 @@ class TracingTest {
     static Proxy a;
     static Proxy b;
     static int closed;
+    static java.nio.file.Path bLog;
     static final HttpClient client = HttpClient.newHttpClient();
 
     @BeforeAll
@@ -46,7 +47,9 @@ class TracingTest {
         String bTracing = j("'tracing': {'provider': {'name': 'envoy.tracers.opentelemetry', 'typed_config': {'@type': '" + OTEL
                 + "', 'service_name': 'server-svc', 'http_service': {'http_uri': {'uri': 'http://127.0.0.1:" + receiver.httpPort()
                 + "/v1/traces', 'cluster': 'otel', 'timeout': '2s'}}}}}");
-        b = Proxy.start(bootstrap(listener("in", bTracing, vhost(route("/", "app")))
+        bLog = java.nio.file.Files.createTempDirectory(java.nio.file.Files.createDirectories(java.nio.file.Path.of("target")),
+                "tracing").resolve("b.log");
+        b = Proxy.start(bootstrap(listener("in", bTracing + "," + AccessLogTest.accessLog(bLog), vhost(route("/", "app")))
                 .replaceFirst("\\{", "{\"traffic_direction\": \"INBOUND\","), cluster("app", "", app.port())));
         String aBootstrap = bootstrap(listener("out", j("'tracing': {'random_sampling': {'value': 100}}"),
                         vhost(route("/uf", "down"), route("/", "b"))).replaceFirst("\\{", "{\"traffic_direction\": \"OUTBOUND\","),
@@ -123,7 +126,18 @@ class TracingTest {
     void w3cTraceContextChainsAcrossTwoSidecars() throws Exception {
         String trace = "4bf92f3577b34da6a3ce929d0e0e4736";
         Map<String, String> seen = call("/echo", "traceparent", "00-" + trace + "-00f067aa0ba902b7-01");
-        checkChain(trace, "00f067aa0ba902b7", seen);
+        OtlpReceiver.Received aServer = checkChain(trace, "00f067aa0ba902b7", seen);
+        OtlpReceiver.Received bServer = one(receiver.trace(trace), "server-svc", Span.SpanKind.SPAN_KIND_SERVER);
+        // B's access log line carries the trace and B's server span
+        Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> java.nio.file.Files.readString(bLog).contains(trace));
+        var line = java.nio.file.Files.readAllLines(bLog).stream().map(l -> {
+            try {
+                return AccessLogTest.JSON.readTree(l);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }).filter(n -> n.get("trace_id").asText().equals(trace)).findFirst().orElseThrow();
+        assertThat(line.get("span_id").asText()).isEqualTo(bServer.spanId()).isNotEqualTo(aServer.spanId());
     }
 
     @Test
