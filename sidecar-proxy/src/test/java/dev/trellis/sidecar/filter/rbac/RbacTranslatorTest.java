@@ -97,6 +97,27 @@ class RbacTranslatorTest {
                 .hasMessageContaining("http_filters: not ending with the router (expected: ending with envoy.filters.http.router)");
     }
 
+    @Test
+    void exampleFileTranslates() throws Exception {
+        // with real files in place of the /etc/trellis paths it names
+        var pki = new dev.trellis.sidecar.testing.MeshPki();
+        java.nio.file.Path[] svid = pki.svid("users");
+        String text = java.nio.file.Files.readString(java.nio.file.Path.of("examples/inbound-authz.yaml"))
+                .replace("/etc/trellis/svid.pem", svid[0].toAbsolutePath().toString())
+                .replace("/etc/trellis/svid-key.pem", svid[1].toAbsolutePath().toString())
+                .replace("/etc/trellis/ca-bundle.pem", pki.bundle().toAbsolutePath().toString());
+        var c = BootstrapTranslator.translate(BootstrapLoader.parse(text, false));
+        var l = c.listeners().get(0);
+        assertThat(l.permissive()).isTrue();
+        assertThat(l.tls()).isPresent();
+        assertThat(l.http().httpFilters()).hasSize(3);
+        RbacConfig.Rules allow = ((RbacConfig) l.http().httpFilters().get(1)).rules().orElseThrow();
+        assertThat(allow.allows(new RbacConfig.Request(Optional.of("spiffe://trellis.local/ns/default/sa/web"),
+                new io.netty.handler.codec.http2.DefaultHttp2Headers().method("GET").path("/api/x")))).isTrue();
+        assertThat(allow.allows(new RbacConfig.Request(Optional.empty(),
+                new io.netty.handler.codec.http2.DefaultHttp2Headers().method("GET").path("/api/x")))).isFalse();
+    }
+
     /** Exactly what control-plane/server's AccessPolicies builds for "default: deny, allow from a GET /public/*". */
     @Test
     void controlPlaneFiltersTranslate() {
