@@ -186,6 +186,11 @@ public final class DemoCommand implements Callable<Integer> {
         Path bundle = cpData.resolve("ca-bundle.pem");
         boolean identity = can.sidecarIdentity() && Files.exists(bundle) && Files.exists(adminToken);
         step("control plane ready: gRPC 127.0.0.1:" + ports.controlPlane() + ", admin " + adminUrl);
+        if (!can.sidecarIdentity() && Files.exists(bundle)) {
+            err.println("trellis demo: warning: the control plane serves TLS with join tokens, but this build's sidecar has no"
+                    + " --ca-file/--token-file (identity work not landed), so the sidecars cannot register with it");
+            err.flush();
+        }
 
         // 2. demo JWT key, gateway certificate, policy
         Path gwDir = folder.resolve("gateway");
