@@ -1,0 +1,354 @@
+package dev.trellis.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.security.cert.CertificateFactory;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code trellis demo} started from the sidecar jar as a user would, then used: users created and
+ * read back, one welcome notification per user (also across a notification-service restart),
+ * the AccessPolicy's refusal, rolling restarts of user-service under load, and a clean stop.
+ * Opt-in ({@code -Dtrellis.e2e.demo=true}) until the sidecar's flags mode can join the TLS control
+ * plane (it needs {@code --ca-file}/{@code --token-file}); written against those contracts, not yet
+ * run against a complete mesh.
+ */
+@org.junit.jupiter.api.condition.EnabledIfSystemProperty(named = "trellis.e2e.demo", matches = "true")
+class DemoEndToEndTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    Path dir;
+
+    Process demo;
+    Path demoOut;
+    List<ProcessHandle> tree = List.of();
+
+    @AfterEach
+    void cleanUp() {
+        if (edge != null) {
+            edge.destroyForcibly();
+        }
+        if (demo != null && demo.isAlive()) {
+            demo.descendants().forEach(ProcessHandle::destroyForcibly);
+            demo.destroyForcibly();
+        }
+        tree.forEach(ProcessHandle::destroyForcibly);
+    }
+
+    /** A base port with the 200 ports above it free on loopback. */
+    static int freeBase() {
+        for (int attempt = 0; attempt < 50; attempt++) {
+            int base = 20_000 + 200 * ThreadLocalRandom.current().nextInt(150);
+            boolean free = true;
+            for (int p = base; p < base + 200 && free; p++) {
+                try (ServerSocket s = new ServerSocket()) {
+                    s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), p));
+                } catch (IOException e) {
+                    free = false;
+                }
+            }
+            if (free) {
+                return base;
+            }
+        }
+        throw new AssertionError("no free block of 200 ports");
+    }
+
+    String output() throws IOException {
+        return Files.exists(demoOut) ? Files.readString(demoOut) : "";
+    }
+
+    String logs() throws IOException {
+        StringBuilder sb = new StringBuilder("demo output:\n").append(output());
+        Path logs = dir.resolve("demo/logs");
+        if (Files.isDirectory(logs)) {
+            try (var files = Files.list(logs)) {
+                for (Path f : files.sorted().toList()) {
+                    List<String> lines = Files.readAllLines(f);
+                    sb.append("\n--- ").append(f.getFileName()).append(" (last 15 lines)\n")
+                            .append(String.join("\n", lines.subList(Math.max(0, lines.size() - 15), lines.size())));
+                }
+            }
+        }
+        return sb.toString();
+    }
+
+    static HttpClient client(Optional<Path> caFile) throws Exception {
+        HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).version(HttpClient.Version.HTTP_1_1);
+        if (caFile.isPresent()) {
+            KeyStore ks = KeyStore.getInstance(KeyStore.getDefaultType());
+            ks.load(null, null);
+            try (InputStream in = Files.newInputStream(caFile.get())) {
+                ks.setCertificateEntry("edge", CertificateFactory.getInstance("X.509").generateCertificate(in));
+            }
+            TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+            tmf.init(ks);
+            SSLContext ssl = SSLContext.getInstance("TLS");
+            ssl.init(null, tmf.getTrustManagers(), null);
+            b.sslContext(ssl);
+        }
+        return b.build();
+    }
+
+    record Reply(int status, JsonNode body, String text) {}
+
+    static Reply send(HttpClient c, String method, String url, String body, String jwt) throws IOException, InterruptedException {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(15));
+        if (jwt != null) {
+            b.header("Authorization", "Bearer " + jwt);
+        }
+        if (body != null) {
+            b.header("Content-Type", "application/json").method(method, HttpRequest.BodyPublishers.ofString(body));
+        } else {
+            b.method(method, HttpRequest.BodyPublishers.noBody());
+        }
+        HttpResponse<String> r = c.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        JsonNode j = null;
+        try {
+            j = r.body().isBlank() ? null : JSON.readTree(r.body());
+        } catch (IOException e) {
+            // not JSON
+        }
+        return new Reply(r.statusCode(), j, r.body());
+    }
+
+    /** The trellis run process of an instance (found by its sidecar log's name on the command line). */
+    Optional<ProcessHandle> runProcess(String instance) {
+        return demo.descendants().filter(p -> p.info().commandLine().orElse("").contains(instance + ".sidecar.log")
+                && p.info().commandLine().orElse("").contains(" run ")).findFirst();
+    }
+
+    @Test
+    @Timeout(value = 6, unit = TimeUnit.MINUTES)
+    void theDemoMeshServesUsersNotifiesOncePerUserRefusesDeniedCallsRestartsWithoutLossAndStopsClean() throws Exception {
+        int base = freeBase();
+        demoOut = dir.resolve("demo.out");
+        Path folder = dir.resolve("demo");
+        demo = new ProcessBuilder(Jars.java(), "-Dtrellis.home=" + Jars.ROOT, "-jar", Jars.existing(Jars.SIDECAR).toString(),
+                "demo", "--dir", folder.toString(), "--control-plane-port", String.valueOf(base + 12),
+                "--control-plane-admin-port", String.valueOf(base + 14), "--gateway-port", String.valueOf(base + 43),
+                "--port-base", String.valueOf(base + 100), "--ready-timeout", "150s")
+                .redirectErrorStream(true).redirectOutput(demoOut.toFile()).start();
+        Path state = folder.resolve("demo.json");
+        await("the demo to be ready").atMost(Duration.ofSeconds(180)).pollInterval(Duration.ofMillis(500)).until(() -> {
+            assertThat(demo.isAlive()).as("the demo is running; " + logs()).isTrue();
+            return Files.exists(state);
+        });
+        JsonNode s = JSON.readTree(state.toFile());
+        String out = output();
+        assertThat(out).contains("Trellis demo is running", "export TOKEN=" + s.path("jwt").asText(), "curl", "-X POST",
+                "/notifications?userId=", "./trellis status");
+        tree = demo.descendants().toList();
+
+        boolean viaGateway = !s.path("gateway").isNull();
+        String jwt = s.path("jwt").asText();
+        HttpClient http = client(viaGateway ? Optional.of(Path.of(s.path("gatewayCaFile").asText())) : Optional.empty());
+        String users;
+        if (viaGateway) {
+            users = s.path("gateway").asText() + "/api/users";
+        } else {
+            // no gateway in this build: this test enters the mesh through a sidecar of its own with the
+            // gateway's identity 'edge', the one caller user-service's AccessPolicy allows
+            users = "http://127.0.0.1:" + startEdgeSidecar(s, base) + "/users";
+        }
+        String notifications = "http://127.0.0.1:" + s.path("notificationService").path("http").asInt() + "/notifications";
+        if (viaGateway) {
+            assertThat(send(http, "POST", users, "{\"name\":\"No Token\",\"email\":\"x@example.com\"}", null).status())
+                    .as("no JWT on /api/").isEqualTo(401);
+        }
+
+        // create users and read them back
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            Reply r = send(http, "POST", users, "{\"name\":\"User " + i + "\",\"email\":\"u" + i + "@example.com\"}", jwt);
+            assertThat(r.status()).as(r.text()).isEqualTo(201);
+            ids.add(r.body().path("id").asText());
+        }
+        for (String id : ids) {
+            Reply r = send(http, "GET", users + "/" + id, null, jwt);
+            assertThat(r.status()).as(r.text()).isEqualTo(200);
+            assertThat(r.body().path("id").asText()).isEqualTo(id);
+        }
+        // the other instance reads the same data (one database per service, shared by its instances)
+        Reply other = send(client(Optional.empty()), "GET",
+                "http://127.0.0.1:" + s.path("userService").get(1).path("http").asInt() + "/users/" + ids.get(0), null, null);
+        assertThat(other.status()).isEqualTo(200);
+
+        // exactly one welcome notification per user, delivered by the outbox through both sidecars
+        HttpClient plain = client(Optional.empty());
+        awaitOneNotificationEach(plain, notifications, ids);
+
+        // notification-service restarted while users are being created: still exactly one each
+        ProcessHandle notificationRun = runProcess("notification-service-1").orElseThrow();
+        List<String> more = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            Reply r = send(http, "POST", users, "{\"name\":\"Before " + i + "\",\"email\":\"b" + i + "@example.com\"}", jwt);
+            assertThat(r.status()).as(r.text()).isEqualTo(201);
+            more.add(r.body().path("id").asText());
+        }
+        notificationRun.destroy(); // SIGTERM: its sidecar deregisters, then the app stops; the demo starts it again
+        for (int i = 0; i < 5; i++) {
+            Reply r = send(http, "POST", users, "{\"name\":\"During " + i + "\",\"email\":\"d" + i + "@example.com\"}", jwt);
+            assertThat(r.status()).as(r.text()).isEqualTo(201);
+            more.add(r.body().path("id").asText());
+        }
+        assertThat(notificationRun.onExit().get(60, TimeUnit.SECONDS).isAlive()).isFalse();
+        await("notification-service back").atMost(Duration.ofSeconds(90)).ignoreExceptions()
+                .until(() -> send(plain, "GET", "http://127.0.0.1:" + s.path("notificationService").path("http").asInt() + "/ready",
+                        null, null).status() == 200);
+        ids.addAll(more);
+        awaitOneNotificationEach(plain, notifications, ids);
+
+        // notification-service -> user-service is not allowed by the AccessPolicy
+        Reply denied = send(plain, "GET", "http://127.0.0.1:" + s.path("notificationService").path("userServiceUpstream").asInt()
+                + "/users/" + ids.get(0), null, null);
+        assertThat(denied.status()).as("notification-service calling user-service: " + denied.text()).isEqualTo(403);
+
+        rollingRestartUnderLoad(http, users, viaGateway ? jwt : null, ids, s);
+        if (edge != null) {
+            edge.destroy();
+            assertThat(edge.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        }
+
+        // Ctrl-C: everything stops, nothing is left
+        tree = demo.descendants().toList();
+        new ProcessBuilder("kill", "-INT", String.valueOf(demo.pid())).start().waitFor();
+        assertThat(demo.waitFor(120, TimeUnit.SECONDS)).as(logs()).isTrue();
+        assertThat(demo.exitValue()).as(logs()).isZero();
+        assertThat(tree).as("no process left").noneMatch(ProcessHandle::isAlive);
+        assertThat(output()).contains("no process left running");
+    }
+
+    Process edge;
+
+    /** A sidecar registered as service 'edge' whose upstream is user-service; returns its local port for user-service. */
+    int startEdgeSidecar(JsonNode s, int base) throws Exception {
+        Path folder = Path.of(s.path("dir").asText());
+        String admin = s.path("controlPlaneAdmin").asText();
+        HttpClient plain = client(Optional.empty());
+        HttpResponse<String> t = plain.send(HttpRequest.newBuilder(URI.create(admin + "/api/v1/tokens"))
+                .header("Authorization", "Bearer " + Files.readString(Path.of(s.path("adminTokenFile").asText())).strip())
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"service\":\"edge\",\"ttl\":\"1h\"}")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(t.statusCode() / 100).as(t.body()).isEqualTo(2);
+        Path token = dir.resolve("edge.token");
+        Files.writeString(token, JSON.readTree(t.body()).path("token").asText());
+        int upstream = base + 60;
+        int adminPort = base + 61;
+        List<String> cmd = new ArrayList<>(List.of(Jars.java(), "-jar", Jars.SIDECAR.toString(), "sidecar",
+                "--service", "edge", "--instance-id", "edge-e2e", "--app-port", String.valueOf(base + 62),
+                "--control-plane", s.path("controlPlane").asText(), "--admin-port", String.valueOf(adminPort),
+                "--inbound-port", String.valueOf(base + 63), "--outbound-port", String.valueOf(base + 64),
+                "--upstream", "user-service=" + upstream,
+                "--ca-file", folder.resolve("control-plane/ca-bundle.pem").toString(), "--token-file", token.toString()));
+        edge = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("edge-sidecar.log").toFile()).start();
+        await("the edge sidecar").atMost(Duration.ofSeconds(90)).ignoreExceptions().until(() -> {
+            assertThat(edge.isAlive()).as(Files.readString(dir.resolve("edge-sidecar.log"))).isTrue();
+            return send(plain, "GET", "http://127.0.0.1:" + adminPort + "/ready", null, null).status() == 200;
+        });
+        return upstream;
+    }
+
+    private void awaitOneNotificationEach(HttpClient c, String notifications, List<String> ids) throws Exception {
+        await("one notification per user").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(300)).untilAsserted(() -> {
+            Reply all = send(c, "GET", notifications + "?limit=1000", null, null);
+            assertThat(all.status()).isEqualTo(200);
+            Map<String, Integer> perUser = new ConcurrentHashMap<>();
+            all.body().path("items").forEach(n -> perUser.merge(n.path("userId").asText(), 1, Integer::sum));
+            for (String id : ids) {
+                assertThat(perUser.getOrDefault(id, 0)).as("notifications for " + id).isEqualTo(1);
+            }
+        });
+    }
+
+    private void rollingRestartUnderLoad(HttpClient http, String users, String jwt, List<String> ids, JsonNode s) throws Exception {
+        AtomicBoolean running = new AtomicBoolean(true);
+        AtomicInteger ok = new AtomicInteger();
+        List<String> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+        Set<String> created = ConcurrentHashMap.newKeySet();
+        Thread load = new Thread(() -> {
+            int i = 0;
+            while (running.get()) {
+                try {
+                    Reply r = i % 10 == 0
+                            ? send(http, "POST", users, "{\"name\":\"Load " + i + "\",\"email\":\"l" + i + "@example.com\"}", jwt)
+                            : send(http, "GET", users + "/" + ids.get(i % ids.size()), null, jwt);
+                    if (r.status() / 100 == 2) {
+                        ok.incrementAndGet();
+                        if (i % 10 == 0) {
+                            created.add(r.body().path("id").asText());
+                        }
+                    } else {
+                        failures.add(r.status() + " " + r.text());
+                    }
+                } catch (IOException e) {
+                    failures.add(e.toString());
+                } catch (InterruptedException e) {
+                    return;
+                }
+                i++;
+                try {
+                    Thread.sleep(5); // steady, not flat out: the machine also runs the whole mesh
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }, "steady-load");
+        load.start();
+        try {
+            for (int i = 0; i < 2; i++) {
+                JsonNode instance = s.path("userService").get(i);
+                ProcessHandle run = runProcess(instance.path("instance").asText()).orElseThrow();
+                await().atMost(Duration.ofSeconds(30)).until(() -> ok.get() > 20);
+                run.destroy();
+                assertThat(run.onExit().get(90, TimeUnit.SECONDS).isAlive()).isFalse();
+                String ready = "http://127.0.0.1:" + instance.path("sidecarAdmin").asInt() + "/ready";
+                await(instance.path("instance").asText() + " back").atMost(Duration.ofSeconds(120)).ignoreExceptions()
+                        .until(() -> send(client(Optional.empty()), "GET", ready, null, null).status() == 200);
+                int before = ok.get();
+                await().atMost(Duration.ofSeconds(30)).until(() -> ok.get() > before + 20);
+            }
+        } finally {
+            running.set(false);
+            load.join(30_000);
+        }
+        assertThat(failures).as("failed client requests during rolling restarts (" + ok.get() + " succeeded)").isEmpty();
+        List<String> all = new ArrayList<>(ids);
+        all.addAll(created);
+        awaitOneNotificationEach(client(Optional.empty()),
+                "http://127.0.0.1:" + s.path("notificationService").path("http").asInt() + "/notifications", all);
+    }
+}
