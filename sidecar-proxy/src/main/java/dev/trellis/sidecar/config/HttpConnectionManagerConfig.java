@@ -21,15 +21,24 @@ public record HttpConnectionManagerConfig(
         Optional<Duration> requestHeadersTimeout,
         boolean generateRequestId,
         int maxConcurrentStreams,
-        PathNormalization pathNormalization) {
+        PathNormalization pathNormalization,
+        int xffNumTrustedHops) {
 
     /** Envoy's {@code codec_type}. */
     public enum CodecType { AUTO, HTTP1, HTTP2 }
+
+    /** The filters before the router, in order. */
+    public List<HttpFilterConfig> filtersBeforeRouter() {
+        return httpFilters.stream().filter(f -> !(f instanceof HttpFilterConfig.Router)).toList();
+    }
 
     public HttpConnectionManagerConfig {
         httpFilters = List.copyOf(httpFilters);
         if (maxHeadersCount < 1) {
             throw new ConfigException("max_headers_count: " + maxHeadersCount + " (expected: > 0)");
+        }
+        if (xffNumTrustedHops < 0) {
+            throw new ConfigException("xff_num_trusted_hops: " + xffNumTrustedHops + " (expected: >= 0)");
         }
     }
 }

@@ -1,13 +1,13 @@
 package dev.trellis.sidecar.config;
 
 /**
- * One entry of an {@code HttpConnectionManager}'s {@code http_filters}, translated: the router, or
- * a filter's immutable config (for example {@link dev.trellis.sidecar.filter.rbac.RbacConfig}).
+ * The immutable config of one HTTP filter in a connection manager's chain (or of its per-route
+ * override), named as in Envoy's {@code http_filters[].name}. Built at the edge from protobuf.
  */
 public interface HttpFilterConfig {
-    /** The filter's name as configured ({@code envoy.filters.http.rbac}, ...). */
+    /** The filter's name in the chain; per-route overrides are keyed by it. */
     String name();
 
-    /** {@code envoy.filters.http.router}: always last, handled by the router itself. */
+    /** Envoy's router: always last, and not instantiated as a filter (the router ends the chain). */
     record Router(String name) implements HttpFilterConfig {}
 }

@@ -2,6 +2,7 @@ package dev.trellis.sidecar.config;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Pattern;
 
@@ -23,7 +24,21 @@ public record RouteTable(String name, List<VirtualHost> virtualHosts, HeaderMuta
 
     /** One route: a match and what to do. */
     public record Route(String name, Match match, Action action, HeaderMutation requestHeaders,
-                        HeaderMutation responseHeaders) {}
+                        HeaderMutation responseHeaders, Map<String, HttpFilterConfig> perFilterConfig) {
+        public Route {
+            perFilterConfig = Map.copyOf(perFilterConfig);
+        }
+
+        public Route(String name, Match match, Action action, HeaderMutation requestHeaders,
+                     HeaderMutation responseHeaders) {
+            this(name, match, action, requestHeaders, responseHeaders, Map.of());
+        }
+
+        /** The override of filter {@code filterName} on this route ({@code typed_per_filter_config}), if any. */
+        public HttpFilterConfig filterConfig(String filterName) {
+            return perFilterConfig.get(filterName);
+        }
+    }
 
     /** How the path is matched. */
     public enum PathKind { PREFIX, PATH, REGEX }

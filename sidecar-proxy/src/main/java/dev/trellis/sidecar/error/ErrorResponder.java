@@ -56,6 +56,54 @@ public final class ErrorResponder {
         return new LocalReply(h, b);
     }
 
+    /**
+     * An authentication or authorization failure (401 or 403) with RFC 6750's
+     * {@code WWW-Authenticate: Bearer error="...", error_description="..."}; gRPC gets
+     * UNAUTHENTICATED or PERMISSION_DENIED.
+     */
+    public static LocalReply bearerChallenge(int status, String error, String description, boolean grpc, StreamInfo info) {
+        info.detail(description);
+        String challenge = "Bearer error=\"" + error + "\", error_description=\"" + quoted(description) + "\"";
+        Http2Headers h = new DefaultHttp2Headers();
+        h.set("www-authenticate", challenge);
+        if (grpc) {
+            h.status("200");
+            h.set("content-type", "application/grpc");
+            h.set("grpc-status", status == 401 ? "16" : "7");
+            h.set("grpc-message", percentEncode(description));
+            info.responseCode(200);
+            return new LocalReply(h, null);
+        }
+        byte[] body = (description + "\n").getBytes(StandardCharsets.UTF_8);
+        h.status(Integer.toString(status));
+        h.set("content-type", "text/plain; charset=utf-8");
+        h.setInt("content-length", body.length);
+        info.responseCode(status);
+        return new LocalReply(h, body);
+    }
+
+    /**
+     * Rate limited ({@link ResponseFlag#RL}): 429 with {@code retry-after} (whole seconds, at least 1),
+     * {@code x-ratelimit-limit} and {@code x-ratelimit-remaining}.
+     */
+    public static LocalReply rateLimited(long limit, long remaining, long retryAfterSeconds, boolean grpc, StreamInfo info) {
+        LocalReply r = reply(ResponseFlag.RL, "local rate limit exceeded", grpc, info);
+        r.headers().set("retry-after", Long.toString(Math.max(1, retryAfterSeconds)));
+        r.headers().set("x-ratelimit-limit", Long.toString(limit));
+        r.headers().set("x-ratelimit-remaining", Long.toString(remaining));
+        return r;
+    }
+
+    /** The request body is larger than allowed: 413 (Envoy answers "Payload Too Large" the same way). */
+    public static LocalReply payloadTooLarge(long limit, StreamInfo info) {
+        info.detail("request body exceeds " + limit + " bytes");
+        return plain(413, "request body too large (limit " + limit + " bytes)\n", info);
+    }
+
+    private static String quoted(String s) {
+        return s.replace("\\", "\\\\").replace("\"", "\\\"");
+    }
+
     /** gRPC's percent-encoding of {@code grpc-message}. */
     static String percentEncode(String s) {
         StringBuilder sb = new StringBuilder();

@@ -30,7 +30,9 @@ public enum ResponseFlag {
     /** Denied by an RBAC filter (authorization). */
     RBAC(403, 7),
     /** Stream idle timeout: nothing moved either way for {@code stream_idle_timeout}. */
-    SI(408, 4);
+    SI(408, 4),
+    /** Rate limited locally (Envoy's {@code RL}); gRPC gets UNAVAILABLE as in Envoy. */
+    RL(429, 14);
 
     private final int httpStatus;
     private final int grpcStatus;

@@ -31,6 +31,7 @@ public final class StreamInfo {
     private String traceId = "-";
     private String spanId = "-";
     private Object telemetry;
+    private String clientAddress;
 
     public StreamInfo(long startNanos) {
         this.startNanos = startNanos;
@@ -90,6 +91,9 @@ public final class StreamInfo {
     /** Per-stream state of the listener's {@link StreamObserver} (its server span). */
     public Object telemetry() { return telemetry; }
     public void telemetry(Object t) { telemetry = t; }
+    /** The trusted client address (after {@code xff_num_trusted_hops}), or {@code null} before it is known. */
+    public String clientAddress() { return clientAddress; }
+    public void clientAddress(String a) { clientAddress = a; }
 
     @Override
     public String toString() {

@@ -10,6 +10,8 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http2.Http2Headers;
 import java.net.InetSocketAddress;
+import dev.trellis.sidecar.router.RouteMatcher;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
@@ -34,6 +36,13 @@ public final class ActiveStream implements HttpFilter.Context {
     private long lastActivity;
     private io.netty.util.concurrent.ScheduledFuture<?> requestTimer;
     private io.netty.util.concurrent.ScheduledFuture<?> idleTimer;
+    private Http2Headers requestHeaders;
+    private boolean headersEndedStream;
+    private RouteMatcher.Match route;
+    private boolean routeResolved;
+    /** While a filter has paused the chain: where to go on, and the body that arrived meanwhile. */
+    private int nextFilter = -1;
+    private ArrayDeque<Object> held;
 
     ActiveStream(HttpConnectionManager hcm, Downstream downstream) {
         this.hcm = hcm;
@@ -110,6 +119,93 @@ public final class ActiveStream implements HttpFilter.Context {
     public boolean responseStarted() { return responseStarted; }
     public boolean completed() { return completed; }
 
+    @Override
+    public RouteMatcher.Match route() {
+        if (!routeResolved && requestHeaders != null) {
+            route = hcm.routes().match(requestHeaders);
+            routeResolved = true;
+        }
+        return route;
+    }
+
+    @Override
+    public java.util.concurrent.Executor executor() {
+        return downstream.eventLoop();
+    }
+
+    @Override
+    public void resume(ErrorResponder.LocalReply reply) {
+        if (downstream.eventLoop().inEventLoop()) {
+            resumeNow(reply);
+        } else {
+            downstream.eventLoop().execute(() -> resumeNow(reply));
+        }
+    }
+
+    private void resumeNow(ErrorResponder.LocalReply reply) {
+        if (completed || nextFilter < 0) {
+            return;
+        }
+        int from = nextFilter;
+        nextFilter = -1;
+        downstream.setAutoRead(true);
+        if (reply != null) {
+            releaseHeld();
+            sendLocalReply(reply);
+            return;
+        }
+        runFilters(from);
+    }
+
+    private void runFilters(int from) {
+        for (int i = from; i < filters.size(); i++) {
+            ErrorResponder.LocalReply r = filters.get(i).onRequestHeaders(requestHeaders, this);
+            if (r == HttpFilter.PAUSE) {
+                nextFilter = i + 1;
+                downstream.setAutoRead(false);
+                return;
+            }
+            if (r != null) {
+                releaseHeld();
+                sendLocalReply(r);
+                return;
+            }
+        }
+        if (completed) {
+            releaseHeld();
+            return;
+        }
+        ArrayDeque<Object> h = held;
+        held = null;
+        sink = Router.route(this, requestHeaders, headersEndedStream);
+        if (h != null) {
+            for (Object o : h) {
+                if (o instanceof HeldData d) {
+                    if (sink != null && !completed) {
+                        sink.data(d.data, d.end);
+                    } else {
+                        d.data.release();
+                    }
+                } else if (sink != null && !completed) {
+                    sink.trailers((Http2Headers) o);
+                }
+            }
+        }
+    }
+
+    private record HeldData(ByteBuf data, boolean end) {}
+
+    private void releaseHeld() {
+        if (held != null) {
+            for (Object o : held) {
+                if (o instanceof HeldData d) {
+                    d.data.release();
+                }
+            }
+            held = null;
+        }
+    }
+
     /** Request headers arrived (HTTP/2 form, pseudo-headers set). */
     public void onRequestHeaders(Http2Headers h, boolean endStream) {
         requestEnded = endStream;
@@ -139,14 +235,9 @@ public final class ActiveStream implements HttpFilter.Context {
                 info.request(info.method(), n.path(), info.authority());
             }
         }
-        for (HttpFilter f : filters) {
-            ErrorResponder.LocalReply r = f.onRequestHeaders(h, this);
-            if (r != null) {
-                sendLocalReply(r);
-                return;
-            }
-        }
-        sink = Router.route(this, h, endStream);
+        requestHeaders = h;
+        headersEndedStream = endStream;
+        runFilters(0);
     }
 
     /** Request body; takes ownership of {@code data}. */
@@ -156,7 +247,34 @@ public final class ActiveStream implements HttpFilter.Context {
         if (endStream) {
             requestEnded = true;
         }
-        if (sink != null && !completed) {
+        if (!completed) {
+            for (HttpFilter f : filters) {
+                ErrorResponder.LocalReply r = f.onRequestData(data.readableBytes(), endStream, this);
+                if (r != null) {
+                    data.release();
+                    RequestSink s = sink;
+                    sink = null;
+                    if (s != null) {
+                        s.cancel();
+                    }
+                    releaseHeld();
+                    nextFilter = -1;
+                    if (!responseStarted) {
+                        sendLocalReply(r);
+                    } else {
+                        complete();
+                        downstream.reset();
+                    }
+                    return;
+                }
+            }
+        }
+        if (nextFilter >= 0 && !completed) {
+            if (held == null) {
+                held = new ArrayDeque<>();
+            }
+            held.add(new HeldData(data, endStream));
+        } else if (sink != null && !completed) {
             sink.data(data, endStream);
         } else {
             data.release();
@@ -165,7 +283,12 @@ public final class ActiveStream implements HttpFilter.Context {
 
     public void onRequestTrailers(Http2Headers trailers) {
         requestEnded = true;
-        if (sink != null && !completed) {
+        if (nextFilter >= 0 && !completed) {
+            if (held == null) {
+                held = new ArrayDeque<>();
+            }
+            held.add(trailers);
+        } else if (sink != null && !completed) {
             sink.trailers(trailers);
         }
     }
@@ -179,6 +302,7 @@ public final class ActiveStream implements HttpFilter.Context {
         if (sink != null) {
             sink.cancel();
         }
+        releaseHeld();
         complete();
     }
 
@@ -241,6 +365,10 @@ public final class ActiveStream implements HttpFilter.Context {
             return;
         }
         responseStarted = true;
+        // local replies pass the filters' response side too (CORS headers on a 401, say), as in Envoy
+        for (HttpFilter f : filters) {
+            f.onResponseHeaders(r.headers(), this);
+        }
         grpcStatus(r.headers());
         if (r.endStreamWithHeaders()) {
             downstream.sendHeaders(r.headers(), true);
@@ -287,6 +415,7 @@ public final class ActiveStream implements HttpFilter.Context {
             return;
         }
         completed = true;
+        releaseHeld();
         if (requestTimer != null) {
             requestTimer.cancel(false);
         }

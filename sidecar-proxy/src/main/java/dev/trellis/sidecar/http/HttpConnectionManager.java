@@ -4,8 +4,7 @@ import dev.trellis.sidecar.cluster.Cluster;
 import dev.trellis.sidecar.config.HttpConnectionManagerConfig;
 import dev.trellis.sidecar.error.StreamObserver;
 import dev.trellis.sidecar.filter.FilterFactory;
-import dev.trellis.sidecar.filter.ForwardedHeadersFilter;
-import dev.trellis.sidecar.filter.RequestIdFilter;
+import dev.trellis.sidecar.filter.Filters;
 import dev.trellis.sidecar.router.RouteMatcher;
 import java.util.List;
 import java.util.Map;
@@ -27,6 +26,12 @@ public final class HttpConnectionManager {
 
     public HttpConnectionManager(String listener, HttpConnectionManagerConfig config, Map<String, Cluster> clusters,
                                  StreamObserver observer, boolean tls, LongSupplier nanoTime) {
+        this(listener, config, clusters, observer, tls, nanoTime, null);
+    }
+
+    /** With the filter chain given ({@code null}: built from the config). */
+    public HttpConnectionManager(String listener, HttpConnectionManagerConfig config, Map<String, Cluster> clusters,
+                                 StreamObserver observer, boolean tls, LongSupplier nanoTime, List<FilterFactory> filters) {
         this.listener = listener;
         this.config = config;
         this.routes = new RouteMatcher(config.routes());
@@ -34,14 +39,8 @@ public final class HttpConnectionManager {
         this.observer = observer;
         this.tls = tls;
         this.nanoTime = nanoTime;
-        List<FilterFactory> f = new java.util.ArrayList<>(
-                List.of(RequestIdFilter.factory(config.generateRequestId()), ForwardedHeadersFilter.factory()));
-        for (var fc : config.httpFilters()) {
-            if (fc instanceof dev.trellis.sidecar.filter.rbac.RbacConfig rbac) {
-                f.add(dev.trellis.sidecar.filter.rbac.RbacFilter.factory(rbac));
-            }
-        }
-        this.filters = List.copyOf(f);
+        this.filters = filters != null ? List.copyOf(filters)
+                : Filters.chain(config, clusters, nanoTime, java.time.Clock.systemUTC());
     }
 
     public String listener() { return listener; }

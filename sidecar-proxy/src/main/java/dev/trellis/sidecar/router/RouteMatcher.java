@@ -102,7 +102,8 @@ public final class RouteMatcher {
         return null;
     }
 
-    static boolean matches(RouteTable.Match m, String path, String query, Http2Headers h) {
+    /** True when {@code m} holds for this path (without query), query string and headers. */
+    public static boolean matches(RouteTable.Match m, String path, String query, Http2Headers h) {
         boolean pathOk = switch (m.pathKind()) {
             case PREFIX -> m.caseSensitive() ? path.startsWith(m.path()) : path.toLowerCase(Locale.ROOT).startsWith(m.path().toLowerCase(Locale.ROOT));
             case PATH -> m.caseSensitive() ? path.equals(m.path()) : path.equalsIgnoreCase(m.path());

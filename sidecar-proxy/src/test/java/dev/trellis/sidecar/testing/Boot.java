@@ -67,6 +67,19 @@ public final class Boot {
                 + marker + tlsChain + "," + rawChain + "]}";
     }
 
+    /** A listener whose chain is {@code filters} (JSON list items) and then the router. */
+    public static String listenerWithFilters(String name, String hcmExtra, String virtualHosts, String filters,
+                                             String transportSocket) {
+        String router = "{'name': 'envoy.filters.http.router', 'typed_config': {'@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router'}}";
+        return listener(name, hcmExtra, virtualHosts, transportSocket)
+                .replace(j("'http_filters': [" + router + "]"), j("'http_filters': [" + filters + (filters.isEmpty() ? "" : ",") + router + "]"));
+    }
+
+    /** A {@code typed_config} object of an Envoy type (short name after {@code type.googleapis.com/}). */
+    public static String typed(String type, String body) {
+        return j("{'@type': 'type.googleapis.com/" + type + "'" + (body.isEmpty() ? "" : ", " + body) + "}");
+    }
+
     /** A catch-all virtual host with the given routes. */
     public static String vhost(String... routes) {
         return j("{'name': 'all', 'domains': ['*'], 'routes': [" + String.join(",", routes) + "]}");

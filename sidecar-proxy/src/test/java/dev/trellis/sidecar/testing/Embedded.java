@@ -31,6 +31,23 @@ public final class Embedded {
         hcm = new HttpConnectionManager("l", c, Map.of(), finished::add, false, System::nanoTime);
     }
 
+    /**
+     * With {@code filters} (JSON list items) before the router and {@code virtualHost} (null: the
+     * default /a and /b direct responses); {@code nanoTime} drives rate limits.
+     */
+    public Embedded(String hcmExtra, String filters, String virtualHost, java.util.function.LongSupplier nanoTime) {
+        String routes = virtualHost != null ? virtualHost : defaultRoutes();
+        String b = Boot.bootstrap(Boot.listenerWithFilters("l", hcmExtra, routes, filters, null), Boot.cluster("unused", "", 1));
+        HttpConnectionManagerConfig c = BootstrapTranslator.translate(BootstrapLoader.parse(b, false)).listeners().get(0).http();
+        hcm = new HttpConnectionManager("l", c, Map.of(), finished::add, false, nanoTime);
+    }
+
+    private static String defaultRoutes() {
+        return Boot.j("{'name': 'v', 'domains': ['*'], 'routes': ["
+                + "{'match': {'prefix': '/a'}, 'direct_response': {'status': 200, 'body': {'inline_string': 'A'}}},"
+                + "{'match': {'prefix': '/b'}, 'direct_response': {'status': 201, 'body': {'inline_string': 'B'}}}]}");
+    }
+
     /** Everything written to the channel so far, as text. */
     public static String drain(EmbeddedChannel ch) {
         StringBuilder sb = new StringBuilder();

@@ -48,6 +48,23 @@ public final class TestPki {
         return new Path[] {cert, key};
     }
 
+    /** A JDK server SSLContext with a fresh leaf (DNS localhost, IP 127.0.0.1) from this CA. */
+    public SSLContext serverContext(String name) throws Exception {
+        KeyPair kp = KeyPairs.ecP256();
+        Instant now = Instant.now();
+        X509Certificate c = new CertificateBuilder().subject("CN=" + name).publicKey(kp.getPublic())
+                .issuer(caCert, caKey.getPrivate()).validity(now.minus(Duration.ofMinutes(5)), now.plus(Duration.ofDays(1)))
+                .serverAuth().dns("localhost").ip(InetAddress.getLoopbackAddress()).build();
+        KeyStore ks = KeyStore.getInstance("PKCS12");
+        ks.load(null, null);
+        ks.setKeyEntry("leaf", kp.getPrivate(), new char[0], new java.security.cert.Certificate[] {c, caCert});
+        javax.net.ssl.KeyManagerFactory kmf = javax.net.ssl.KeyManagerFactory.getInstance(javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
+        kmf.init(ks, new char[0]);
+        SSLContext ctx = SSLContext.getInstance("TLS");
+        ctx.init(kmf.getKeyManagers(), null, null);
+        return ctx;
+    }
+
     /** A JDK SSLContext that trusts only this CA. */
     public SSLContext clientContext() throws Exception {
         KeyStore ks = KeyStore.getInstance(KeyStore.getDefaultType());

@@ -25,7 +25,14 @@ public final class EnvoyTypes {
             io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector.getDescriptor(),
             io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog.getDescriptor(),
             io.envoyproxy.envoy.extensions.access_loggers.stream.v3.StdoutAccessLog.getDescriptor(),
-            io.envoyproxy.envoy.config.trace.v3.OpenTelemetryConfig.getDescriptor());
+            io.envoyproxy.envoy.config.trace.v3.OpenTelemetryConfig.getDescriptor(),
+            io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication.getDescriptor(),
+            io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.PerRouteConfig.getDescriptor(),
+            io.envoyproxy.envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit.getDescriptor(),
+            io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors.getDescriptor(),
+            io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy.getDescriptor(),
+            io.envoyproxy.envoy.extensions.filters.http.buffer.v3.Buffer.getDescriptor(),
+            io.envoyproxy.envoy.extensions.filters.http.buffer.v3.BufferPerRoute.getDescriptor());
 
     /** The registry JsonFormat uses to read {@code Any} fields. */
     public static final JsonFormat.TypeRegistry REGISTRY = JsonFormat.TypeRegistry.newBuilder().add(SUPPORTED).build();

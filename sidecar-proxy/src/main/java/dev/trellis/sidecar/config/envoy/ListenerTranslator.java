@@ -8,16 +8,11 @@ import dev.trellis.sidecar.config.PathNormalization;
 import dev.trellis.sidecar.config.RouteTable;
 import dev.trellis.sidecar.config.SocketAddr;
 import dev.trellis.sidecar.config.TlsConfig;
-import dev.trellis.sidecar.filter.rbac.RbacConfig;
-import dev.trellis.sidecar.filter.rbac.RbacTranslator;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
-import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
-import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
@@ -72,7 +67,8 @@ public final class ListenerTranslator {
         Fields.allowOnly(h, path, "stat_prefix", "codec_type", "route_config", "http_filters",
                 "common_http_protocol_options", "max_request_headers_kb", "stream_idle_timeout", "request_timeout",
                 "request_headers_timeout", "generate_request_id", "http2_protocol_options", "normalize_path",
-                "merge_slashes", "path_with_escaped_slashes_action", "access_log", "tracing");
+                "merge_slashes", "path_with_escaped_slashes_action", "access_log", "tracing", "xff_num_trusted_hops",
+                "use_remote_address");
         HttpConnectionManagerConfig.CodecType codec = switch (h.getCodecType()) {
             case AUTO -> HttpConnectionManagerConfig.CodecType.AUTO;
             case HTTP1 -> HttpConnectionManagerConfig.CodecType.HTTP1;
@@ -83,33 +79,11 @@ public final class ListenerTranslator {
             throw new ConfigException(path + ".route_config: missing (expected: an inline route_config)");
         }
         RouteTable routes = RouteConfigTranslator.translate(h.getRouteConfig(), path + ".route_config");
-        List<HttpFilterConfig> filters = new ArrayList<>();
-        int routers = 0;
-        for (int i = 0; i < h.getHttpFiltersCount(); i++) {
-            HttpFilter hf = h.getHttpFilters(i);
-            String p = path + ".http_filters[" + i + "]";
-            Fields.allowOnly(hf, p, "name", "typed_config");
-            String type = hf.hasTypedConfig() ? typeName(hf.getTypedConfig()) : "";
-            if (type.equals(RbacTranslator.TYPE) || (type.isEmpty() && hf.getName().equals(RbacTranslator.NAME))) {
-                filters.add(hf.hasTypedConfig() ? RbacTranslator.translate(hf.getName(), hf.getTypedConfig(), p + ".typed_config")
-                        : new RbacConfig(hf.getName(), Optional.empty()));
-                continue;
-            }
-            if (hf.hasTypedConfig()) {
-                Router r = EnvoyTypes.unpack(hf.getTypedConfig(), Router.class, Router.getDescriptor(), p + ".typed_config");
-                Fields.allowOnly(r, p + ".typed_config");
-            } else if (!hf.getName().equals(ROUTER)) {
-                throw Fields.invalid(p + ".name", "'" + hf.getName() + "'", ROUTER + " or " + RbacTranslator.NAME);
-            }
-            filters.add(new HttpFilterConfig.Router(hf.getName()));
-            routers++;
-        }
-        if (filters.isEmpty() || !(filters.get(filters.size() - 1) instanceof HttpFilterConfig.Router)) {
-            throw new ConfigException(path + ".http_filters: " + (filters.isEmpty() ? "empty" : "not ending with the router")
-                    + " (expected: ending with " + ROUTER + ")");
-        }
-        if (routers > 1) {
-            throw Fields.invalid(path + ".http_filters", routers + " routers", "the router once, at the end");
+        List<HttpFilterConfig> filters = HttpFilterTranslator.chain(h.getHttpFiltersList(), path + ".http_filters");
+        checkPerFilterNames(routes, filters, path + ".route_config");
+        int xffHops = h.getXffNumTrustedHops();
+        if (h.hasUseRemoteAddress() && !h.getUseRemoteAddress().getValue()) {
+            throw Fields.invalid(path + ".use_remote_address", false, "true (Trellis always appends the peer to x-forwarded-for)");
         }
         Optional<Duration> idle = Optional.of(DEFAULT_IDLE_TIMEOUT);
         int maxHeaders = DEFAULT_MAX_HEADERS_COUNT;
@@ -148,7 +122,7 @@ public final class ListenerTranslator {
                 optional(h.hasRequestTimeout(), h.getRequestTimeout(), null),
                 optional(h.hasRequestHeadersTimeout(), h.getRequestHeadersTimeout(), null),
                 !h.hasGenerateRequestId() || h.getGenerateRequestId().getValue(),
-                streams, pathNormalization(h, path, outbound));
+                streams, pathNormalization(h, path, outbound), xffHops);
     }
 
     /**
@@ -171,9 +145,29 @@ public final class ListenerTranslator {
         return new PathNormalization(normalize, d.mergeSlashes() || h.getMergeSlashes(), escaped);
     }
 
-    private static String typeName(com.google.protobuf.Any any) {
-        String url = any.getTypeUrl();
-        return url.substring(url.lastIndexOf('/') + 1);
+    /** Per-route filter configs must name a filter of the chain, of the matching kind. */
+    public static void checkPerFilterNames(RouteTable routes, List<HttpFilterConfig> filters, String path) {
+        java.util.Map<String, HttpFilterConfig> byName = new java.util.HashMap<>();
+        filters.forEach(f -> byName.put(f.name(), f));
+        for (int v = 0; v < routes.virtualHosts().size(); v++) {
+            RouteTable.VirtualHost vh = routes.virtualHosts().get(v);
+            for (int r = 0; r < vh.routes().size(); r++) {
+                for (var e : vh.routes().get(r).perFilterConfig().entrySet()) {
+                    if (e.getValue() instanceof dev.trellis.sidecar.filter.jwt.JwtAuthnConfig.RouteClaims) {
+                        continue;
+                    }
+                    HttpFilterConfig f = byName.get(e.getKey());
+                    String p = path + ".virtual_hosts[" + v + "].routes[" + r + "].typed_per_filter_config[" + e.getKey() + "]";
+                    if (f == null) {
+                        throw Fields.invalid(p, "no such filter", "the name of a filter in http_filters: " + byName.keySet());
+                    }
+                    if (!HttpFilterTranslator.fits(f, e.getValue())) {
+                        throw Fields.invalid(p, e.getValue().getClass().getSimpleName(), "the per-route type of filter '"
+                                + e.getKey() + "'");
+                    }
+                }
+            }
+        }
     }
 
     /** Envoy: an absent timeout takes its default; 0 disables it. */

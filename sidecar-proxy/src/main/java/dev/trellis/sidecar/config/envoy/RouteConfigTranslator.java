@@ -77,7 +77,15 @@ public final class RouteConfigTranslator {
     }
 
     private static RouteTable.Route route(Route r, String path) {
-        Fields.allowOnly(r, path, with("name", "match", "route", "direct_response", "redirect", "metadata"));
+        Fields.allowOnly(r, path, with("name", "match", "route", "direct_response", "redirect", "metadata",
+                "typed_per_filter_config"));
+        java.util.Map<String, dev.trellis.sidecar.config.HttpFilterConfig> perFilter = new java.util.LinkedHashMap<>(
+                HttpFilterTranslator.perRoute(r.getTypedPerFilterConfigMap(), path + ".typed_per_filter_config"));
+        var claimsMeta = r.getMetadata().getFilterMetadataMap().get(dev.trellis.sidecar.filter.jwt.JwtAuthnConfig.RouteClaims.KEY);
+        if (claimsMeta != null) {
+            HttpFilterTranslator.routeClaims(claimsMeta, path + ".metadata.filter_metadata["
+                    + dev.trellis.sidecar.filter.jwt.JwtAuthnConfig.RouteClaims.KEY + "]").ifPresent(c -> perFilter.put(c.name(), c));
+        }
         RouteTable.Match match = match(r.getMatch(), path + ".match");
         RouteTable.Action action = switch (r.getActionCase()) {
             case ROUTE -> forward(r.getRoute(), path + ".route");
@@ -87,7 +95,8 @@ public final class RouteConfigTranslator {
         };
         return new RouteTable.Route(r.getName(), match, action,
                 mutation(r.getRequestHeadersToAddList(), r.getRequestHeadersToRemoveList(), path + ".request_headers_to_add"),
-                mutation(r.getResponseHeadersToAddList(), r.getResponseHeadersToRemoveList(), path + ".response_headers_to_add"));
+                mutation(r.getResponseHeadersToAddList(), r.getResponseHeadersToRemoveList(), path + ".response_headers_to_add"),
+                perFilter);
     }
 
     static RouteTable.Match match(RouteMatch m, String path) {
