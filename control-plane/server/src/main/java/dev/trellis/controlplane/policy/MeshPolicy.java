@@ -134,18 +134,48 @@ public record MeshPolicy(
 
     public record AccessRule(Action action, List<String> from, List<String> methods, List<String> paths) {}
 
-    /** An ingress gateway's listener and routes into the mesh (used by the gateway work). */
+    /**
+     * An ingress gateway's listeners and routes into the mesh: HTTPS on {@code port} (with {@code tls};
+     * the gateway's --tls-cert/--tls-key override the files), optionally plain HTTP on
+     * {@code httpPort} that redirects to HTTPS or serves the same routes; JWT, rate limit, CORS and
+     * body limits per {@link GatewayRoute}.
+     */
     public record GatewaySpec(String name, int port, List<String> hosts, Optional<GatewayTls> tls,
-                              List<GatewayRoute> routes, Optional<Jwt> jwt, Optional<RateLimit> rateLimit) {}
+                              List<GatewayRoute> routes, Optional<Jwt> jwt, Optional<RateLimit> rateLimit,
+                              Optional<Integer> httpPort, HttpMode httpMode, long maxRequestBytes, int xffTrustedHops) {}
+
+    /** What the plain HTTP listener does. */
+    public enum HttpMode { REDIRECT, SERVE }
 
     public record GatewayTls(String certFile, String keyFile) {}
 
+    /**
+     * A route by host(s) and path prefix to a mesh service; {@code requireScopes} implies a JWT;
+     * {@code rateLimit} and {@code cors} apply to this route only.
+     */
     public record GatewayRoute(String pathPrefix, String service, Optional<String> rewritePrefix,
-                               Optional<Duration> timeout, boolean requireJwt) {}
+                               Optional<Duration> timeout, boolean requireJwt, List<String> hosts,
+                               List<String> requireScopes, Optional<RateLimit> rateLimit, Optional<Cors> cors) {}
 
-    public record Jwt(String issuer, List<String> audiences, Optional<String> jwksFile, Optional<String> jwksUri) {}
+    /**
+     * A JWT provider: tokens of {@code issuer} for {@code audiences}, keys from {@code jwksFile} or
+     * {@code jwksUri} (HTTPS; {@code jwksCaFile} to trust its server), cached for {@code jwksCacheDuration},
+     * refetched for an unknown kid at most every {@code jwksRefetchInterval}. Claims go to headers per
+     * {@code claimHeaders} (header -> claim; x-jwt-sub: sub by default); the token is forwarded when {@code forward}.
+     */
+    public record Jwt(String issuer, List<String> audiences, Optional<String> jwksFile, Optional<String> jwksUri,
+                      Optional<String> jwksCaFile, Duration jwksCacheDuration, Duration jwksRefetchInterval,
+                      Map<String, String> claimHeaders, boolean forward, int clockSkewSeconds) {}
 
-    public record RateLimit(int requestsPerSecond, int burst) {}
+    /** Token bucket: {@code burst} tokens, refilled at {@code requestsPerSecond}, one bucket per {@code key}. */
+    public record RateLimit(int requestsPerSecond, int burst, RateLimitKey key, Optional<String> header) {}
+
+    /** What a rate limit bucket is keyed by. */
+    public enum RateLimitKey { CLIENT_IP, JWT_SUBJECT, HEADER, GLOBAL }
+
+    /** CORS for a route: allowed origins (exact, or "*"), methods, headers, exposed headers, max age. */
+    public record Cors(List<String> allowOrigins, List<String> allowMethods, List<String> allowHeaders,
+                       List<String> exposeHeaders, Optional<Duration> maxAge, boolean allowCredentials) {}
 
     /** A service outside the mesh, reached through the sidecar by name. */
     public record ExternalServiceSpec(String name, Protocol protocol, List<ExternalEndpoint> endpoints,

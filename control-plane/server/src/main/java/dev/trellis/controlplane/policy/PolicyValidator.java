@@ -356,23 +356,18 @@ public final class PolicyValidator {
 
     private static GatewaySpec gateway(SpecReader r, String name) {
         int port = (int) r.integer("port", 8443, 1, 65535);
-        List<String> hosts = r.strings("hosts");
+        List<String> hosts = hosts(r, "hosts");
         SpecReader tr = r.object("tls");
         Optional<GatewayTls> tls = Optional.empty();
         if (tr != null) {
             tls = Optional.of(new GatewayTls(tr.string("certFile", "", true), tr.string("keyFile", "", true)));
             tr.done();
         }
-        List<GatewayRoute> routes = r.list("routes", rr -> {
-            String prefix = rr.string("pathPrefix", "/", false);
-            if (!prefix.startsWith("/")) rr.error(rr.at("pathPrefix"), prefix, "a path starting with /");
-            String svc = rr.name("service", true);
-            Optional<String> rewrite = Optional.ofNullable(rr.string("rewritePrefix", null, false));
-            Optional<Duration> timeout = rr.has("timeout")
-                    ? Optional.of(rr.duration("timeout", Duration.ofSeconds(15), false)) : Optional.empty();
-            boolean jwt = rr.bool("requireJwt", false);
-            return new GatewayRoute(prefix, svc == null ? "" : svc, rewrite, timeout, jwt);
-        });
+        Optional<Integer> httpPort = r.has("httpPort") ? Optional.of((int) r.integer("httpPort", 8080, 1, 65535)) : Optional.empty();
+        MeshPolicy.HttpMode httpMode = r.choice("httpMode", MeshPolicy.HttpMode.class, MeshPolicy.HttpMode.REDIRECT);
+        if (httpPort.isPresent() && httpPort.get() == port) r.error(r.at("httpPort"), String.valueOf(port), "a port other than port");
+        long maxBody = r.integer("maxRequestBytes", 10L * 1024 * 1024, 1, 4L * 1024 * 1024 * 1024 - 1);
+        int hops = (int) r.integer("xffTrustedHops", 0, 0, 10);
         SpecReader jr = r.object("jwt");
         Optional<Jwt> jwt = Optional.empty();
         if (jr != null) {
@@ -381,17 +376,91 @@ public final class PolicyValidator {
             Optional<String> file = Optional.ofNullable(jr.string("jwksFile", null, false));
             Optional<String> uri = Optional.ofNullable(jr.string("jwksUri", null, false));
             if (file.isEmpty() && uri.isEmpty()) jr.error(jr.at("jwksFile"), "missing", "jwksFile or jwksUri");
+            if (file.isPresent() && uri.isPresent()) jr.error(jr.at("jwksUri"), uri.get(), "either jwksFile or jwksUri, not both");
+            if (uri.isPresent() && !uri.get().startsWith("https://")) jr.error(jr.at("jwksUri"), uri.get(), "an https:// URL");
+            Optional<String> ca = Optional.ofNullable(jr.string("jwksCaFile", null, false));
+            Duration cache = jr.duration("jwksCacheDuration", Duration.ofMinutes(10), false);
+            Duration refetch = jr.duration("jwksRefetchInterval", Duration.ofSeconds(30), true);
+            Map<String, String> claims = jr.stringMap("claimHeaders");
+            for (String h : claims.keySet()) if (!HEADER.matcher(h).matches()) jr.error(jr.at("claimHeaders") + "." + h, h, "a header name");
+            boolean forward = jr.bool("forward", false);
+            int skew = (int) jr.integer("clockSkewSeconds", 60, 0, 3600);
             jr.done();
-            jwt = Optional.of(new Jwt(issuer, List.copyOf(aud), file, uri));
+            jwt = Optional.of(new Jwt(issuer, List.copyOf(aud), file, uri, ca, cache, refetch,
+                    claims.isEmpty() ? Map.of("x-jwt-sub", "sub") : Map.copyOf(claims), forward, skew));
         }
+        Optional<RateLimit> rate = rateLimit(r);
+        boolean hasJwt = jwt.isPresent();
+        List<GatewayRoute> routes = r.list("routes", rr -> {
+            String prefix = rr.string("pathPrefix", "/", false);
+            if (!prefix.startsWith("/")) rr.error(rr.at("pathPrefix"), prefix, "a path starting with /");
+            String svc = rr.name("service", true);
+            Optional<String> rewrite = Optional.ofNullable(rr.string("rewritePrefix", null, false));
+            Optional<Duration> timeout = rr.has("timeout")
+                    ? Optional.of(rr.duration("timeout", Duration.ofSeconds(15), false)) : Optional.empty();
+            List<String> scopes = rr.strings("requireScopes");
+            boolean needJwt = rr.bool("requireJwt", false) || !scopes.isEmpty();
+            if (needJwt && !hasJwt) rr.error(rr.at("requireJwt"), "true", "a gateway with a jwt section");
+            List<String> routeHosts = hosts(rr, "hosts");
+            Optional<RateLimit> rl = rateLimit(rr);
+            if (rl.isPresent() && rl.get().key() == MeshPolicy.RateLimitKey.JWT_SUBJECT && !needJwt) {
+                rr.error(rr.at("rateLimit") + ".key", "jwt-subject", "a route that requires a JWT");
+            }
+            Optional<MeshPolicy.Cors> cors = Optional.empty();
+            SpecReader cr = rr.object("cors");
+            if (cr != null) {
+                List<String> origins = cr.strings("allowOrigins");
+                if (origins.isEmpty()) cr.error(cr.at("allowOrigins"), "[]", "at least one origin (https://app.example) or *");
+                Optional<Duration> maxAge = cr.has("maxAge") ? Optional.of(cr.duration("maxAge", Duration.ZERO, true)) : Optional.empty();
+                cors = Optional.of(new MeshPolicy.Cors(List.copyOf(origins), List.copyOf(cr.strings("allowMethods")),
+                        List.copyOf(cr.strings("allowHeaders")), List.copyOf(cr.strings("exposeHeaders")), maxAge,
+                        cr.bool("allowCredentials", false)));
+                cr.done();
+            }
+            return new GatewayRoute(prefix, svc == null ? "" : svc, rewrite, timeout, needJwt, routeHosts,
+                    List.copyOf(scopes), rl, cors);
+        });
+        if (rate.isPresent() && rate.get().key() == MeshPolicy.RateLimitKey.JWT_SUBJECT && !hasJwt) {
+            r.error(r.at("rateLimit") + ".key", "jwt-subject", "a gateway with a jwt section");
+        }
+        return new GatewaySpec(name, port, hosts, tls, List.copyOf(routes), jwt, rate, httpPort, httpMode, maxBody, hops);
+    }
+
+    private static List<String> hosts(SpecReader r, String field) {
+        List<String> hosts = r.strings(field);
+        for (int i = 0; i < hosts.size(); i++) {
+            String h = hosts.get(i);
+            String bare = h.startsWith("*.") ? h.substring(2) : h;
+            if (!h.equals("*") && !HOST.matcher(bare).matches()) {
+                r.error(r.at(field) + "[" + i + "]", h, "a host name, *.suffix or *");
+            }
+        }
+        return List.copyOf(hosts);
+    }
+
+    private static Optional<RateLimit> rateLimit(SpecReader r) {
         SpecReader rl = r.object("rateLimit");
-        Optional<RateLimit> rate = Optional.empty();
-        if (rl != null) {
-            int rps = (int) rl.integer("requestsPerSecond", 100, 1, 10_000_000);
-            rate = Optional.of(new RateLimit(rps, (int) rl.integer("burst", rps, 1, 10_000_000)));
-            rl.done();
+        if (rl == null) return Optional.empty();
+        int rps = (int) rl.integer("requestsPerSecond", 100, 1, 10_000_000);
+        int burst = (int) rl.integer("burst", rps, 1, 10_000_000);
+        String k = rl.string("key", "client-ip", false);
+        MeshPolicy.RateLimitKey key = MeshPolicy.RateLimitKey.CLIENT_IP;
+        Optional<String> header = Optional.empty();
+        switch (k) {
+            case "client-ip" -> key = MeshPolicy.RateLimitKey.CLIENT_IP;
+            case "jwt-subject" -> key = MeshPolicy.RateLimitKey.JWT_SUBJECT;
+            case "global" -> key = MeshPolicy.RateLimitKey.GLOBAL;
+            default -> {
+                if (k.startsWith("header:") && HEADER.matcher(k.substring(7)).matches()) {
+                    key = MeshPolicy.RateLimitKey.HEADER;
+                    header = Optional.of(k.substring(7).toLowerCase(java.util.Locale.ROOT));
+                } else {
+                    rl.error(rl.at("key"), k, "client-ip, jwt-subject, global or header:NAME");
+                }
+            }
         }
-        return new GatewaySpec(name, port, List.copyOf(hosts), tls, List.copyOf(routes), jwt, rate);
+        rl.done();
+        return Optional.of(new RateLimit(rps, burst, key, header));
     }
 
     private static ExternalServiceSpec externalService(SpecReader r, String name) {

@@ -153,7 +153,8 @@ public final class SnapshotPublisher {
                             Map<String, List<ServiceInstance>> byService, Map<String, ServiceInstance> byNode,
                             long generation) {
         ServiceInstance self = node.type() == ProxyNode.Type.PROXYLESS ? null : byNode.get(node.id());
-        Translator.OutboundKey key = Translator.OutboundKey.of(node, self);
+        boolean gateway = node.type() == ProxyNode.Type.GATEWAY;
+        Translator.OutboundKey key = gateway ? GatewayTranslator.outboundKey(node, p) : Translator.OutboundKey.of(node, self);
         Computed c = outboundCache.get(key);
         if (c == null || c.registryGeneration() != generation || c.policyRevision() != p.revision()) {
             XdsResources fresh = canonical(Translator.outbound(key, p, byService), c != null ? c.resources() : published(key));
@@ -161,7 +162,7 @@ public final class SnapshotPublisher {
             outboundCache.put(key, c);
         }
         XdsResources out = c.resources();
-        XdsResources r = Translator.merge(out, Translator.inbound(node, self, p));
+        XdsResources r = gateway ? GatewayTranslator.resources(node, out, p) : Translator.merge(out, Translator.inbound(node, self, p));
         if (prev != null && prev.resources().equals(r) && prev.node().equals(node)) {
             if (prev.outbound() != out) nodes.put(node.id(), new NodeState(node, key, out, prev.resources(),
                     prev.lds(), prev.rds(), prev.cds(), prev.eds(), prev.snapshot()));

@@ -117,6 +117,9 @@ public final class Translator {
      */
     public static XdsResources translate(ProxyNode node, ServiceInstance self, MeshPolicy policy,
                                          Map<String, List<ServiceInstance>> instances) {
+        if (node.type() == ProxyNode.Type.GATEWAY) {
+            return GatewayTranslator.resources(node, outbound(GatewayTranslator.outboundKey(node, policy), policy, instances), policy);
+        }
         return merge(outbound(OutboundKey.of(node, self), policy, instances), inbound(node, self, policy));
     }
 
@@ -401,7 +404,7 @@ public final class Translator {
                 .setMatch(RouteMatch.newBuilder().setPrefix(proxyless ? "" : "/")).setRoute(a).build();
     }
 
-    private static void timeoutAndRetries(RouteAction.Builder a, Duration timeout, RetryPolicy retries, boolean proxyless) {
+    static void timeoutAndRetries(RouteAction.Builder a, Duration timeout, RetryPolicy retries, boolean proxyless) {
         if (proxyless) {
             a.setMaxStreamDuration(RouteAction.MaxStreamDuration.newBuilder().setMaxStreamDuration(pb(timeout)));
             List<String> on = retries.retryOn().stream().filter(GRPC_RETRY_ON::contains).toList();
@@ -517,7 +520,7 @@ public final class Translator {
         });
     }
 
-    private static HttpFilter routerFilter() {
+    static HttpFilter routerFilter() {
         return HttpFilter.newBuilder().setName(ROUTER).setTypedConfig(Any.pack(Router.getDefaultInstance())).build();
     }
 

@@ -40,7 +40,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 
 /**
  * {@code http_filters} entries and their per-route {@code typed_per_filter_config} to filter configs:
@@ -61,24 +60,23 @@ public final class HttpFilterTranslator {
     /** Translates the chain; the router must come once, last. */
     public static List<HttpFilterConfig> chain(List<HttpFilter> filters, String path) {
         List<HttpFilterConfig> out = new ArrayList<>();
-        Set<String> names = new java.util.HashSet<>();
+        int routers = 0;
         for (int i = 0; i < filters.size(); i++) {
             HttpFilter hf = filters.get(i);
             String p = path + "[" + i + "]";
             Fields.allowOnly(hf, p, "name", "typed_config");
             HttpFilterConfig f = filter(hf, p);
-            if (!names.add(f.name())) {
-                throw Fields.invalid(p + ".name", "'" + f.name() + "' used twice", "unique filter names");
-            }
-            boolean last = i == filters.size() - 1;
-            if ((f instanceof HttpFilterConfig.Router) != last) {
-                throw Fields.invalid(path, last ? "'" + f.name() + "' last" : "the router at [" + i + "]",
-                        "the router once, at the end");
+            if (f instanceof HttpFilterConfig.Router) {
+                routers++;
             }
             out.add(f);
         }
-        if (out.isEmpty()) {
-            throw new ConfigException(path + ": empty (expected: ending with " + ListenerTranslator.ROUTER + ")");
+        if (out.isEmpty() || !(out.get(out.size() - 1) instanceof HttpFilterConfig.Router)) {
+            throw new ConfigException(path + ": " + (out.isEmpty() ? "empty" : "not ending with the router")
+                    + " (expected: ending with " + ListenerTranslator.ROUTER + ")");
+        }
+        if (routers > 1) {
+            throw Fields.invalid(path, routers + " routers", "the router once, at the end");
         }
         return out;
     }
@@ -97,7 +95,8 @@ public final class HttpFilterTranslator {
             if (name.equals(RbacTranslator.NAME)) {
                 return new RbacConfig(name, Optional.empty());
             }
-            throw Fields.invalid(p + ".typed_config", "missing for '" + name + "'", "a typed_config");
+            // without a typed_config only these two are known by name
+            throw Fields.invalid(p + ".name", "'" + name + "'", ListenerTranslator.ROUTER + " or " + RbacTranslator.NAME);
         }
         Any any = hf.getTypedConfig();
         String tp = p + ".typed_config";
