@@ -254,6 +254,51 @@ public final class Sidecar implements AutoCloseable {
         return null;
     }
 
+    /**
+     * Re-reads the certificate and key files of TLS listeners when they change, checking every
+     * {@code interval}: new connections get the new certificate, open ones keep theirs.
+     */
+    public void watchCertificates(java.time.Duration interval) {
+        dev.trellis.sidecar.listener.CertificateWatcher w = new dev.trellis.sidecar.listener.CertificateWatcher(
+                this::tlsFiles, this::refreshTls);
+        w.check();
+        background.scheduleWithFixedDelay(() -> {
+            try {
+                w.check();
+            } catch (RuntimeException e) {
+                log.warn("certificate check failed", e);
+            }
+        }, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private synchronized Map<String, java.util.List<java.nio.file.Path>> tlsFiles() {
+        Map<String, java.util.List<java.nio.file.Path>> out = new LinkedHashMap<>();
+        // the workload identity rotates by itself; only certificates from files are watched here
+        listeners.forEach((name, pl) -> pl.state().config().tls()
+                .filter(t -> !t.workloadIdentity() && t.certificateChain().isPresent() && t.privateKey().isPresent())
+                .ifPresent(t -> out.put(name, java.util.List.of(t.certificateChain().get(), t.privateKey().get()))));
+        return out;
+    }
+
+    /** Rebuilds listener {@code name}'s TLS context from its files; false (old one kept) when that fails. */
+    public synchronized boolean refreshTls(String name) {
+        ProxyListener pl = listeners.get(name);
+        if (pl == null || pl.state().config().tls().isEmpty() || pl.state().config().tls().get().workloadIdentity()) {
+            return false;
+        }
+        ListenerState s = pl.state();
+        try {
+            SslContext ctx = SslContexts.server(s.config().tls().get(), name);
+            pl.update(new ListenerState(s.config(), s.hcm(), ctx));
+            log.info("listener '{}': certificate reloaded from {}", name, s.config().tls().get().certificateChain().orElse(null));
+            return true;
+        } catch (ConfigException e) {
+            log.warn("listener '{}': certificate files changed but cannot be used yet, keeping the old one: {}",
+                    name, e.getMessage());
+            return false;
+        }
+    }
+
     public SidecarConfig config() {
         return config;
     }

@@ -67,8 +67,9 @@ public final class SslContexts {
 
     public static SslContext server(TlsConfig.Downstream t, String listener) {
         try {
+            // Envoy's downstream defaults: TLS 1.2 to 1.3
             SslContextBuilder b = SslContextBuilder.forServer(t.certificateChain().get().toFile(), t.privateKey().get().toFile())
-                    .sslProvider(provider());
+                    .sslProvider(provider()).protocols("TLSv1.3", "TLSv1.2");
             if (t.trustedCa().isPresent()) {
                 b.trustManager(t.trustedCa().get().toFile());
                 b.clientAuth(t.requireClientCertificate() ? ClientAuth.REQUIRE : ClientAuth.OPTIONAL);

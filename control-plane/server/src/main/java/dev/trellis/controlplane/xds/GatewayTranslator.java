@@ -42,11 +42,9 @@ import io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.RemoteJwks;
 import io.envoyproxy.envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
-import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsCertificate;
-import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsParameters;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.envoyproxy.envoy.type.v3.FractionalPercent;
 import io.envoyproxy.envoy.type.v3.TokenBucket;
@@ -61,7 +59,7 @@ import java.util.TreeSet;
 
 /**
  * Compiles a {@code Gateway} policy into the xDS resources of a gateway node
- * ({@code gateway~<name>~<instance>}): listener {@value #HTTPS} on {@code port} (TLS 1.2-1.3, ALPN h2
+ * ({@code gateway~<name>~<instance>}): listener {@value #HTTPS} on {@code port} (TLS 1.2-1.3 as the sidecar's default, ALPN h2
  * and http/1.1, certificate files from the policy), optionally {@value #HTTP} on {@code httpPort}
  * (redirect or the same routes), each with an inline route table and the filters cors, buffer,
  * jwt_authn and local_ratelimit before the router; plus the mesh's {@code outbound|<service>}
@@ -131,9 +129,6 @@ public final class GatewayTranslator {
                 .setTypedConfig(Any.pack(hcm.build())));
         tls.ifPresent(t -> fc.setTransportSocket(TransportSocket.newBuilder().setName("envoy.transport_sockets.tls")
                 .setTypedConfig(Any.pack(DownstreamTlsContext.newBuilder().setCommonTlsContext(CommonTlsContext.newBuilder()
-                        .setTlsParams(TlsParameters.newBuilder()
-                                .setTlsMinimumProtocolVersion(TlsParameters.TlsProtocol.TLSv1_2)
-                                .setTlsMaximumProtocolVersion(TlsParameters.TlsProtocol.TLSv1_3))
                         .addAlpnProtocols("h2").addAlpnProtocols("http/1.1")
                         .addTlsCertificates(TlsCertificate.newBuilder()
                                 .setCertificateChain(DataSource.newBuilder().setFilename(t.certFile()))
