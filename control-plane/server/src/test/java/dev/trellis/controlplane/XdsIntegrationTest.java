@@ -470,4 +470,22 @@ class XdsIntegrationTest {
         assertThat(ack.getRemovalAcknowledged().getComplete()).isTrue();
         requests.onCompleted();
     }
+
+    @Test
+    void aNackedFirstRouteResponseIsNotSentAgainUntilSomethingChanges() throws Exception {
+        healthy("echo", "echo-1", 9001);
+        try (AdsClient ads = new AdsClient(channel, "sidecar~client~c2", List.of("echo"))) {
+            ads.request(LDS, List.of(), null);
+            ads.ack(ads.next(LDS), List.of());
+            // the proxy refuses the very first RDS response: its names were never ACKed
+            ads.request(RDS, List.of("outbound"), null);
+            DiscoveryResponse rds = ads.next(RDS);
+            ads.nack(rds, null, List.of("outbound"), "route outbound: not for me");
+            assertThat(ads.poll(RDS, 500)).as("the rejected version is not sent again").isNull();
+            // a change is
+            put("/api/v1/policy/Service/echo", "kind: Service\nname: echo\nspec:\n  timeout: 3s\n");
+            DiscoveryResponse next = ads.next(RDS);
+            assertThat(next.getVersionInfo()).isNotEqualTo(rds.getVersionInfo());
+        }
+    }
 }

@@ -37,7 +37,14 @@ final class StreamAwareWatcher implements ConfigWatcher {
         if (ctx != null && ((!r.hasNode() && ctx.node() != null) || ctx.rejectedVersion() != null)) {
             DiscoveryRequest.Builder b = r.toBuilder();
             if (!r.hasNode() && ctx.node() != null) b.setNode(ctx.node());
-            if (ctx.rejectedVersion() != null) b.setVersionInfo(ctx.rejectedVersion());
+            if (ctx.rejectedVersion() != null) {
+                b.setVersionInfo(ctx.rejectedVersion());
+                // the names of a NACKed RDS/EDS response are not new to the proxy: without this the
+                // cache answers them again at once (a first response that is NACKed was never ACKed)
+                Set<String> known = new java.util.HashSet<>(knownResourceNames);
+                known.addAll(r.getResourceNamesList());
+                knownResourceNames = known;
+            }
             request = XdsRequest.create(b.build());
         }
         // LDS and CDS responses list every subscribed resource that exists, so a missing one reads as
