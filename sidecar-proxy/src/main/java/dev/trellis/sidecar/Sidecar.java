@@ -48,6 +48,7 @@ public final class Sidecar implements AutoCloseable {
     private volatile SidecarConfig config;
     private volatile boolean ready;
     private SidecarConfig initial;
+    private volatile java.util.function.BooleanSupplier readinessGate = () -> true;
     private InetSocketAddress adminAddress;
 
     private final MeshTls mesh;
@@ -170,6 +171,30 @@ public final class Sidecar implements AutoCloseable {
         }
         log.info("reloaded: listeners={}, clusters={}", listenerAddresses(), next.clusters().keySet());
         return Optional.empty();
+    }
+
+    /**
+     * Applies {@code next} (e.g. from xDS) the way {@link #reload()} applies a re-read file: all or
+     * nothing; on failure the reason is returned and the running config stays.
+     */
+    public synchronized Optional<String> update(SidecarConfig next) {
+        try {
+            apply(next);
+        } catch (ConfigException e) {
+            return Optional.of(e.getMessage());
+        } catch (RuntimeException e) {
+            log.warn("update failed, keeping the current config", e);
+            return Optional.of(String.valueOf(e.getMessage()));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Optional.of("interrupted while applying");
+        }
+        return Optional.empty();
+    }
+
+    /** An extra condition for {@code /ready} (e.g. registered and first xDS config applied). */
+    public void readinessGate(java.util.function.BooleanSupplier gate) {
+        this.readinessGate = java.util.Objects.requireNonNull(gate);
     }
 
     /**
@@ -304,7 +329,7 @@ public final class Sidecar implements AutoCloseable {
     }
 
     public boolean ready() {
-        return ready && listeners.values().stream().allMatch(ProxyListener::bound);
+        return ready && readinessGate.getAsBoolean() && listeners.values().stream().allMatch(ProxyListener::bound);
     }
 
     public SidecarMetrics metrics() {

@@ -16,7 +16,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * load balancer over them, and connection pools per event loop and host.
  */
 public final class Cluster {
-    private final ClusterConfig config;
+    private volatile ClusterConfig config;
     private final SslContext ssl;
     private final Map<EventLoop, Map<Host, ConnectionPool>> pools = new ConcurrentHashMap<>();
     private volatile HostSet hostSet;
@@ -46,6 +46,21 @@ public final class Cluster {
     /** True when upstream connections use TLS (the upstream {@code :scheme} is https). */
     public boolean tls() {
         return ssl != null;
+    }
+
+    /** An EDS update: same cluster settings, new endpoints. */
+    void setEndpoints(ClusterConfig next, List<Host> hosts) {
+        this.config = next;
+        setHosts(hosts);
+        java.util.Set<Host> kept = java.util.Set.copyOf(hosts);
+        // pools live on their event loop: retire the ones of hosts that left there
+        pools.forEach((loop, byHost) -> loop.execute(() -> byHost.entrySet().removeIf(e -> {
+            if (kept.contains(e.getKey())) {
+                return false;
+            }
+            e.getValue().drain();
+            return true;
+        })));
     }
 
     void setHosts(List<Host> hosts) {

@@ -63,10 +63,12 @@ public final class ClusterManager {
     public static final class Pending {
         private final Map<String, Cluster> next;
         private final List<Cluster> fresh;
+        private final List<Runnable> endpointUpdates;
 
-        private Pending(Map<String, Cluster> next, List<Cluster> fresh) {
+        private Pending(Map<String, Cluster> next, List<Cluster> fresh, List<Runnable> endpointUpdates) {
             this.next = next;
             this.fresh = fresh;
+            this.endpointUpdates = endpointUpdates;
         }
 
         /** The clusters as they will be after {@link #commit}. */
@@ -79,10 +81,17 @@ public final class ClusterManager {
     public synchronized Pending prepare(Map<String, ClusterConfig> configs) {
         Map<String, Cluster> next = new LinkedHashMap<>();
         List<Cluster> fresh = new ArrayList<>();
+        List<Runnable> endpointUpdates = new ArrayList<>();
         try {
             for (ClusterConfig c : configs.values()) {
                 Cluster old = clusters.get(c.name());
                 if (old != null && old.config().equals(c)) {
+                    next.put(c.name(), old);
+                } else if (old != null && c.type() == ClusterConfig.DiscoveryType.EDS
+                        && old.config().withEndpoints(List.of()).equals(c.withEndpoints(List.of()))) {
+                    // only EDS endpoints changed: keep the cluster, its pools and the hosts that stay
+                    List<Host> hosts = resolve(c);
+                    endpointUpdates.add(() -> old.setEndpoints(c, merge(hosts, old.hosts())));
                     next.put(c.name(), old);
                 } else {
                     Cluster built = new Cluster(c, resolve(c), mesh);
@@ -94,7 +103,7 @@ public final class ClusterManager {
             fresh.forEach(Cluster::drain);
             throw e;
         }
-        return new Pending(java.util.Collections.unmodifiableMap(next), fresh);
+        return new Pending(java.util.Collections.unmodifiableMap(next), fresh, endpointUpdates);
     }
 
     /** Drops clusters that {@link #prepare} built for a config that is not applied. */
@@ -111,6 +120,7 @@ public final class ClusterManager {
             }
         }
         clusters = p.next;
+        p.endpointUpdates.forEach(Runnable::run);
         for (Cluster r : retired) {
             ScheduledFuture<?> f = refreshers.remove(r.name());
             if (f != null) {
@@ -119,7 +129,8 @@ public final class ClusterManager {
             r.drain();
         }
         for (Cluster c : p.next.values()) {
-            if (c.config().type() != ClusterConfig.DiscoveryType.STATIC && !refreshers.containsKey(c.name())) {
+            if (c.config().type() != ClusterConfig.DiscoveryType.STATIC
+                    && c.config().type() != ClusterConfig.DiscoveryType.EDS && !refreshers.containsKey(c.name())) {
                 long ms = c.config().dnsRefreshRate().orElse(DEFAULT_DNS_REFRESH).toMillis();
                 refreshers.put(c.name(), dns.scheduleWithFixedDelay(() -> refresh(c), ms, ms, TimeUnit.MILLISECONDS));
             }
@@ -149,7 +160,7 @@ public final class ClusterManager {
         List<Host> out = new ArrayList<>();
         for (Host f : fresh) {
             Host keep = current.stream().filter(h -> h.address().equals(f.address()) && h.weight() == f.weight()
-                    && h.priority() == f.priority()).findFirst().orElse(f);
+                    && h.priority() == f.priority() && h.health() == f.health()).findFirst().orElse(f);
             out.add(keep);
         }
         return out;
@@ -182,7 +193,17 @@ public final class ClusterManager {
                         out.add(new Host(new InetSocketAddress(all[i], port), name, e.weight(), e.priority(), e.health()));
                     }
                 }
-                default -> throw new ConfigException("cluster '" + c.name() + "': type " + c.type() + " needs xDS");
+                case EDS -> {
+                    // EDS hands out addresses; a host name is resolved once, here, off the event loops
+                    InetAddress a;
+                    try {
+                        a = isIpLiteral(name) ? literal(name) : InetAddress.getByName(name);
+                    } catch (UnknownHostException ex) {
+                        log.warn("cluster '{}': cannot resolve endpoint '{}': {}", c.name(), name, ex.getMessage());
+                        continue;
+                    }
+                    out.add(new Host(new InetSocketAddress(a, port), name, e.weight(), e.priority(), e.health()));
+                }
             }
         }
         return out;

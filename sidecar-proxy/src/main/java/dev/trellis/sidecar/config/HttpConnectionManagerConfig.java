@@ -32,6 +32,13 @@ public record HttpConnectionManagerConfig(
         return httpFilters.stream().filter(f -> !(f instanceof HttpFilterConfig.Router)).toList();
     }
 
+    /** The same connection manager over another route table. */
+    public HttpConnectionManagerConfig withRoutes(RouteTable next) {
+        return new HttpConnectionManagerConfig(statPrefix, codecType, next, httpFilters, idleTimeout, maxHeadersCount,
+                maxRequestHeadersBytes, streamIdleTimeout, requestTimeout, requestHeadersTimeout, generateRequestId,
+                maxConcurrentStreams, pathNormalization, xffNumTrustedHops);
+    }
+
     public HttpConnectionManagerConfig {
         httpFilters = List.copyOf(httpFilters);
         if (maxHeadersCount < 1) {

@@ -15,6 +15,7 @@ import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Function;
 
 /** {@code Listener} with one {@code HttpConnectionManager} filter chain to {@link ListenerConfig}. */
 public final class ListenerTranslator {
@@ -30,6 +31,14 @@ public final class ListenerTranslator {
     private ListenerTranslator() {}
 
     public static ListenerConfig translate(Listener l, String path) {
+        return translate(l, path, null);
+    }
+
+    /**
+     * Like {@link #translate(Listener, String)}; an {@code HttpConnectionManager} with {@code rds}
+     * (over ADS) takes its route table from {@code rds} by name. A null {@code rds} refuses RDS.
+     */
+    public static ListenerConfig translate(Listener l, String path, Function<String, RouteTable> rds) {
         Fields.allowOnly(l, path, "name", "address", "filter_chains", "traffic_direction", "stat_prefix",
                 "listener_filters");
         String lp = path + " (listener '" + l.getName() + "')";
@@ -46,7 +55,7 @@ public final class ListenerTranslator {
         HttpConnectionManager hcm = EnvoyTypes.unpack(f.getTypedConfig(), HttpConnectionManager.class,
                 HttpConnectionManager.getDescriptor(), fp + ".filters[0].typed_config");
         HttpConnectionManagerConfig http = hcm(hcm, fp + ".filters[0].typed_config",
-                l.getTrafficDirection() == io.envoyproxy.envoy.config.core.v3.TrafficDirection.OUTBOUND);
+                l.getTrafficDirection() == io.envoyproxy.envoy.config.core.v3.TrafficDirection.OUTBOUND, rds);
         Optional<TlsConfig.Downstream> tls = fc.hasTransportSocket()
                 ? Optional.of(TlsTranslator.downstream(fc.getTransportSocket(), fp + ".transport_socket"))
                 : Optional.empty();
@@ -64,6 +73,14 @@ public final class ListenerTranslator {
      * {@code traffic_direction: OUTBOUND}) takes Envoy's path defaults instead of Trellis's.
      */
     public static HttpConnectionManagerConfig hcm(HttpConnectionManager h, String path, boolean outbound) {
+        return hcm(h, path, outbound, null);
+    }
+
+    /** With {@code rds} non-null, {@code rds} over ADS is accepted in place of an inline route_config. */
+    public static HttpConnectionManagerConfig hcm(HttpConnectionManager fromXds, String path, boolean outbound,
+                                                  Function<String, RouteTable> rds) {
+        // rds (checked below) is the one field xDS adds to what a bootstrap may say
+        HttpConnectionManager h = rds != null && fromXds.hasRds() ? fromXds.toBuilder().clearRds().build() : fromXds;
         Fields.allowOnly(h, path, "stat_prefix", "codec_type", "route_config", "http_filters",
                 "common_http_protocol_options", "max_request_headers_kb", "stream_idle_timeout", "request_timeout",
                 "request_headers_timeout", "generate_request_id", "http2_protocol_options", "normalize_path",
@@ -75,10 +92,24 @@ public final class ListenerTranslator {
             case HTTP2 -> HttpConnectionManagerConfig.CodecType.HTTP2;
             default -> throw Fields.invalid(path + ".codec_type", h.getCodecType(), "AUTO, HTTP1 or HTTP2");
         };
-        if (!h.hasRouteConfig()) {
-            throw new ConfigException(path + ".route_config: missing (expected: an inline route_config)");
+        RouteTable routes;
+        if (fromXds.hasRds() && rds != null) {
+            var r = fromXds.getRds();
+            Fields.allowOnly(r, path + ".rds", "config_source", "route_config_name");
+            Fields.allowOnly(r.getConfigSource(), path + ".rds.config_source", "ads", "resource_api_version");
+            if (!r.getConfigSource().hasAds()) {
+                throw new ConfigException(path + ".rds.config_source: not ads (expected: ads: {})");
+            }
+            if (r.getRouteConfigName().isEmpty()) {
+                throw new ConfigException(path + ".rds.route_config_name: empty (expected: a route configuration name)");
+            }
+            routes = rds.apply(r.getRouteConfigName());
+        } else if (!h.hasRouteConfig()) {
+            throw new ConfigException(path + ".route_config: missing (expected: an inline route_config"
+                    + (rds == null ? "" : " or rds") + ")");
+        } else {
+            routes = RouteConfigTranslator.translate(h.getRouteConfig(), path + ".route_config");
         }
-        RouteTable routes = RouteConfigTranslator.translate(h.getRouteConfig(), path + ".route_config");
         List<HttpFilterConfig> filters = HttpFilterTranslator.chain(h.getHttpFiltersList(), path + ".http_filters");
         checkPerFilterNames(routes, filters, path + ".route_config");
         int xffHops = h.getXffNumTrustedHops();
