@@ -87,8 +87,7 @@ public final class ClusterManager {
                 Cluster old = clusters.get(c.name());
                 if (old != null && old.config().equals(c)) {
                     next.put(c.name(), old);
-                } else if (old != null && c.type() == ClusterConfig.DiscoveryType.EDS
-                        && old.config().withEndpoints(List.of()).equals(c.withEndpoints(List.of()))) {
+                } else if (old != null && c.type() == ClusterConfig.DiscoveryType.EDS && sameButEndpoints(old.config(), c)) {
                     // only EDS endpoints changed: keep the cluster, its pools and the hosts that stay
                     List<Host> hosts = resolve(c);
                     endpointUpdates.add(() -> old.setEndpoints(c, merge(hosts, old.hosts())));
@@ -104,6 +103,21 @@ public final class ClusterManager {
             throw e;
         }
         return new Pending(java.util.Collections.unmodifiableMap(next), fresh, endpointUpdates);
+    }
+
+    /** True when {@code a} and {@code b} differ in nothing but their endpoints. */
+    static boolean sameButEndpoints(ClusterConfig a, ClusterConfig b) {
+        try {
+            for (java.lang.reflect.RecordComponent rc : ClusterConfig.class.getRecordComponents()) {
+                if (!rc.getName().equals("endpoints")
+                        && !Objects.equals(rc.getAccessor().invoke(a), rc.getAccessor().invoke(b))) {
+                    return false;
+                }
+            }
+            return true;
+        } catch (ReflectiveOperationException e) {
+            return false;
+        }
     }
 
     /** Drops clusters that {@link #prepare} built for a config that is not applied. */

@@ -26,12 +26,6 @@ public record ClusterConfig(String name, DiscoveryType type, Duration connectTim
         }
     }
 
-    /** The same cluster with other endpoints (an EDS update). */
-    public ClusterConfig withEndpoints(List<EndpointConfig> next) {
-        return new ClusterConfig(name, type, connectTimeout, lbPolicy, next, protocol, perConnectionBufferLimitBytes,
-                maxConnectionsPerEndpoint, dnsRefreshRate, tls);
-    }
-
     /** One endpoint of a cluster's load assignment. */
     public record EndpointConfig(SocketAddr address, int priority, int weight, Health health) {
         public EndpointConfig {

@@ -66,17 +66,19 @@ public final class XdsConfigTranslator {
 
         Map<String, ClusterConfig> clusters = new LinkedHashMap<>();
         for (Map.Entry<String, Cluster> e : r.sortedClusters().entrySet()) {
-            ClusterConfig c = ClusterTranslator.translate(e.getValue(), "CDS[" + e.getKey() + "]", true);
-            if (c.type() == ClusterConfig.DiscoveryType.EDS) {
-                String eds = AdsClient.edsName(e.getValue());
+            Cluster cluster = e.getValue();
+            if (cluster.getType() == Cluster.DiscoveryType.EDS) {
+                String eds = AdsClient.edsName(cluster);
                 ClusterLoadAssignment cla = r.endpoints().get(eds);
                 if (cla == null) {
                     waiting.add("EDS '" + eds + "'");
                 } else {
-                    c = c.withEndpoints(LoadAssignmentTranslator.translate(cla,
-                            "EDS[" + eds + "]"));
+                    // checked under its own name, then carried as the cluster's load assignment
+                    LoadAssignmentTranslator.translate(cla, "EDS[" + eds + "]");
+                    cluster = cluster.toBuilder().setLoadAssignment(cla).build();
                 }
             }
+            ClusterConfig c = ClusterTranslator.translate(cluster, "CDS[" + e.getKey() + "]", true);
             clusters.put(c.name(), c);
         }
 

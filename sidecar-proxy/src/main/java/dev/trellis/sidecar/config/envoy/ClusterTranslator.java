@@ -19,13 +19,6 @@ public final class ClusterTranslator {
     public static final int DEFAULT_BUFFER_LIMIT = 1024 * 1024;
     static final String HTTP_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
 
-    private static final String[] FIELDS = {"name", "type", "connect_timeout", "lb_policy", "load_assignment",
-        "typed_extension_protocol_options", "per_connection_buffer_limit_bytes", "transport_socket",
-        "dns_refresh_rate", "alt_stat_name", "metadata"};
-    /** A cluster from CDS may also be {@code type: EDS}. */
-    private static final String[] XDS_FIELDS = java.util.stream.Stream.concat(java.util.Arrays.stream(FIELDS),
-            java.util.stream.Stream.of("eds_cluster_config")).toArray(String[]::new);
-
     private ClusterTranslator() {}
 
     static boolean isIpLiteral(String s) {
@@ -40,8 +33,12 @@ public final class ClusterTranslator {
      * With {@code xds} set (a cluster from CDS), {@code type: EDS} with {@code eds_cluster_config}
      * over ADS is accepted; its endpoints come from EDS later (see {@link LoadAssignmentTranslator}).
      */
-    public static ClusterConfig translate(Cluster c, String path, boolean xds) {
-        Fields.allowOnly(c, path, xds ? XDS_FIELDS : FIELDS);
+    public static ClusterConfig translate(Cluster fromXds, String path, boolean xds) {
+        // what xDS adds to a bootstrap's cluster: EDS (checked below) and metadata (changes nothing here)
+        Cluster c = xds ? fromXds.toBuilder().clearEdsClusterConfig().clearMetadata().build() : fromXds;
+        Fields.allowOnly(c, path, "name", "type", "connect_timeout", "lb_policy", "load_assignment",
+                "typed_extension_protocol_options", "per_connection_buffer_limit_bytes", "transport_socket",
+                "dns_refresh_rate", "alt_stat_name");
         if (c.getName().isEmpty()) {
             throw new ConfigException(path + ".name: empty (expected: a cluster name)");
         }
@@ -54,7 +51,7 @@ public final class ClusterTranslator {
                 if (!xds) {
                     throw Fields.invalid(cp + ".type", c.getType(), "STATIC, STRICT_DNS or LOGICAL_DNS in a bootstrap");
                 }
-                var eds = c.getEdsClusterConfig();
+                var eds = fromXds.getEdsClusterConfig();
                 Fields.allowOnly(eds, cp + ".eds_cluster_config", "eds_config", "service_name");
                 Fields.allowOnly(eds.getEdsConfig(), cp + ".eds_cluster_config.eds_config", "ads", "resource_api_version");
                 if (!eds.getEdsConfig().hasAds()) {
