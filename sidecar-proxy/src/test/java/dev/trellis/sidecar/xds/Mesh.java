@@ -12,6 +12,8 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -39,9 +41,28 @@ final class Mesh implements AutoCloseable {
         cp = startControlPlane(port);
     }
 
+    /**
+     * Mesh defaults this build's sidecar can apply: round robin and no route retries (peak EWMA and
+     * retry policies come with the resilience work; then this file can go).
+     */
+    static final String POLICY = """
+            kind: MeshConfig
+            name: default
+            spec:
+              defaults:
+                loadBalancer: round_robin
+                retries: {attempts: 0}
+            """;
+    private Path policyDir;
+
     ControlPlane startControlPlane(int port) throws Exception {
+        if (policyDir == null) {
+            policyDir = Files.createTempDirectory(Files.createDirectories(Path.of("target", "xds-policy")), "policy");
+            Files.writeString(policyDir.resolve("mesh.yaml"), POLICY);
+        }
         // plaintext and an open admin API: the sidecar's control-plane channel is plaintext for now
         return ControlPlane.builder().port(port).adminPort(0).gracePeriod(grace).debounce(Duration.ofMillis(20))
+                .policyDir(policyDir)
                 .credentials(io.grpc.InsecureServerCredentials.create())
                 .adminGuard(dev.trellis.controlplane.admin.AdminServer.Guard.ALLOW_ALL).start();
     }
