@@ -42,13 +42,15 @@ final class Mesh implements AutoCloseable {
     }
 
     /**
-     * Mesh defaults this build's sidecar can apply: round robin and no route retries (peak EWMA and
-     * retry policies come with the resilience work; then this file can go).
+     * Mesh defaults this build's flags-mode sidecar can apply: plaintext (its workload identity is
+     * not wired in yet), round robin and no route retries (peak EWMA and retry policies come with
+     * the resilience work).
      */
     static final String POLICY = """
             kind: MeshConfig
             name: default
             spec:
+              tlsMode: disable
               defaults:
                 loadBalancer: round_robin
                 retries: {attempts: 0}
