@@ -41,18 +41,19 @@ class ControlPlaneOutageTest {
                         if (r.statusCode() == 200 && r.body().startsWith("users-")) {
                             ok.incrementAndGet();
                         } else {
-                            failures.add(r.statusCode() + " " + r.headers().firstValue("x-trellis-response-flags").orElse("")
+                            failures.add(java.time.Instant.now() + " " + r.statusCode() + " " + r.headers().firstValue("x-trellis-response-flags").orElse("")
                                     + " " + r.body());
                         }
                         Thread.sleep(20);
                     } catch (Exception e) {
-                        failures.add(e.toString());
+                        failures.add(java.time.Instant.now() + " " + e);
                     }
                 }
             }, "steady-load");
             load.start();
             try {
                 await().atMost(Duration.ofSeconds(5)).until(() -> ok.get() > 20);
+                System.out.println("control plane stopped at " + java.time.Instant.now());
                 mesh.cp.close();
                 int atStop = ok.get();
                 await().atMost(Duration.ofSeconds(5)).until(() -> !f.ads().connected() && !f.registration().isRegistered());
@@ -63,6 +64,7 @@ class ControlPlaneOutageTest {
                 assertThat(f.ads().streams()).isGreaterThan(3); // it kept trying, with backoff
 
                 mesh.cp = mesh.startControlPlane(cpPort);
+                System.out.println("control plane started at " + java.time.Instant.now());
                 // every sidecar re-registers and resyncs with the new process
                 await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
                     assertThat(mesh.cp.registry().instances()).hasSize(3);
