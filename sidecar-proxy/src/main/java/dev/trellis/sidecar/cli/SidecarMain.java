@@ -2,7 +2,6 @@ package dev.trellis.sidecar.cli;
 
 import dev.trellis.common.cli.Cli;
 import dev.trellis.common.cli.HostPort;
-import dev.trellis.common.cli.NotAvailableYet;
 import dev.trellis.sidecar.Sidecar;
 import dev.trellis.sidecar.config.ConfigException;
 import dev.trellis.sidecar.config.envoy.BootstrapLoader;
@@ -27,7 +26,7 @@ import picocli.CommandLine.Model.CommandSpec;
         subcommands = {
                 SidecarMain.SidecarCommand.class,
                 RunCommand.class,
-                SidecarMain.Gateway.class,
+                dev.trellis.sidecar.gateway.GatewayCommand.class,
                 DemoCommand.class,
         })
 public final class SidecarMain {
@@ -213,6 +212,4 @@ public final class SidecarMain {
         }
     }
 
-    @Command(name = "gateway", description = "Run the ingress gateway (TLS, JWT, rate limits) into the mesh.")
-    static final class Gateway extends NotAvailableYet {}
 }
