@@ -7,6 +7,7 @@ import dev.trellis.sidecar.config.ConfigException;
 import dev.trellis.sidecar.config.envoy.BootstrapLoader;
 import dev.trellis.sidecar.demo.DemoCommand;
 import dev.trellis.sidecar.run.RunCommand;
+import dev.trellis.sidecar.identity.IdentityOptions;
 import dev.trellis.sidecar.xds.MeshSidecar;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -96,6 +97,19 @@ public final class SidecarMain {
         @Option(names = "--io-threads", paramLabel = "N", description = "Event loop threads (default: ${DEFAULT-VALUE}).")
         int ioThreads = Math.max(2, Runtime.getRuntime().availableProcessors());
 
+        @Option(names = "--ca-file", paramLabel = "PEM",
+                description = "Flags mode: the mesh trust bundle (the control plane's ca-bundle.pem), trusted for the control"
+                        + " plane's TLS port and for peers (default: .trellis/control-plane/ca-bundle.pem under the Trellis home).")
+        Path caFile;
+
+        @Option(names = "--token-file", paramLabel = "FILE",
+                description = "Flags mode: the join token ('trellis token create --service NAME') for the first certificate.")
+        Path tokenFile;
+
+        @Option(names = "--namespace", paramLabel = "NS",
+                description = "Flags mode: the mesh namespace of this workload's SPIFFE ID (MeshConfig namespace; default: ${DEFAULT-VALUE}).")
+        String namespace = "default";
+
         @Override
         public Integer call() throws Exception {
             boolean flags = service != null || appPort != null || controlPlane != null || !upstreams.isEmpty()
@@ -183,7 +197,7 @@ public final class SidecarMain {
             MeshSidecar.Options o = options();
             MeshSidecar mesh;
             try {
-                mesh = MeshSidecar.start(o);
+                mesh = MeshSidecar.start(o, new IdentityOptions(caFile, tokenFile, namespace));
             } catch (ConfigException e) {
                 spec.commandLine().getErr().println("trellis sidecar: " + e.getMessage());
                 return 1;

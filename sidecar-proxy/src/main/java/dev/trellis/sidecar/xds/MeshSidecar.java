@@ -11,6 +11,8 @@ import dev.trellis.sidecar.Sidecar;
 import dev.trellis.sidecar.config.ConfigException;
 import dev.trellis.sidecar.config.SidecarConfig;
 import dev.trellis.sidecar.config.SocketAddr;
+import dev.trellis.sidecar.identity.IdentityOptions;
+import dev.trellis.sidecar.identity.WorkloadIdentity;
 import dev.trellis.sidecar.registration.AppHealthChecker;
 import dev.trellis.sidecar.registration.RegistrationClient;
 import io.envoyproxy.envoy.config.core.v3.Node;
@@ -54,6 +56,7 @@ public final class MeshSidecar implements AutoCloseable {
     private final AppHealthChecker health;
     private final AtomicReference<SidecarConfig> latest;
     private final CompletableFuture<Void> failed = new CompletableFuture<>();
+    private final WorkloadIdentity identity;
     private volatile AdsClient ads;
     private volatile String nodeId;
     private volatile boolean configApplied;
@@ -145,8 +148,9 @@ public final class MeshSidecar implements AutoCloseable {
     }
 
     private MeshSidecar(Options o, Sidecar sidecar, AtomicReference<SidecarConfig> latest, ManagedChannel channel,
-                        ScheduledExecutorService executor) {
+                        ScheduledExecutorService executor, WorkloadIdentity identity) {
         this.options = o;
+        this.identity = identity;
         this.latest = latest;
         this.sidecar = sidecar;
         this.channel = channel;
@@ -154,7 +158,9 @@ public final class MeshSidecar implements AutoCloseable {
         Scheduler scheduler = Scheduler.of(executor);
         this.registration = new RegistrationClient(channel, o.instance(), scheduler, Backoff.defaults());
         this.health = new AppHealthChecker(o.appPort(), o.protocol(), o.health(), registration::health);
-        sidecar.readinessGate(() -> configApplied && registration.registered().isDone() && !draining);
+        // ready only with a valid workload certificate (when the sidecar has an identity)
+        sidecar.readinessGate(() -> configApplied && registration.registered().isDone() && !draining
+                && (identity == null || identity.ready()));
     }
 
     /**
@@ -162,27 +168,63 @@ public final class MeshSidecar implements AutoCloseable {
      * need not be up yet. A config error (e.g. the admin port taken) is thrown as {@link ConfigException}.
      */
     public static MeshSidecar start(Options o) throws InterruptedException {
+        return start(o, null);
+    }
+
+    /**
+     * As {@link #start(Options)} with a workload identity ({@code --ca-file}, {@code --token-file}):
+     * the control-plane channel is TLS trusting the bundle, the certificate is fetched first and the
+     * xDS subscription (with its mTLS listeners and clusters) starts once it is there.
+     */
+    public static MeshSidecar start(Options o, IdentityOptions id) throws InterruptedException {
         SidecarConfig boot = new SidecarConfig(new SidecarConfig.NodeInfo("", o.service(), Map.of()),
                 Optional.of(new SocketAddr("127.0.0.1", o.adminPort())), List.of(), Map.of());
         AtomicReference<SidecarConfig> holder = new AtomicReference<>(boot);
         // POST /reload and SIGHUP re-apply the last config received, there is no file to re-read
-        Sidecar sidecar = Sidecar.start(holder::get, o.ioThreads());
         ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "trellis-xds");
             t.setDaemon(true);
             return t;
         });
-        ManagedChannel channel = ControlPlaneChannel.open(o.controlPlane());
-        MeshSidecar m = new MeshSidecar(o, sidecar, holder, channel, executor);
+        WorkloadIdentity identity;
+        try {
+            identity = id == null ? null
+                    : id.build(o.controlPlane().host(), o.controlPlane().port(), o.service(), o.instanceId(), executor);
+        } catch (IllegalArgumentException e) {
+            executor.shutdownNow();
+            throw new ConfigException(e.getMessage());
+        }
+        Sidecar sidecar;
+        try {
+            sidecar = Sidecar.start(holder::get, o.ioThreads(), identity);
+        } catch (RuntimeException | InterruptedException e) {
+            if (identity != null) identity.close();
+            executor.shutdownNow();
+            throw e;
+        }
+        if (identity != null) {
+            identity.registerMetrics(sidecar.metrics().registry());
+        }
+        ManagedChannel channel = identity == null ? ControlPlaneChannel.open(o.controlPlane())
+                : ControlPlaneChannel.open(o.controlPlane(), identity.channelCredentials());
+        MeshSidecar m = new MeshSidecar(o, sidecar, holder, channel, executor, identity);
         m.registration.registered().whenComplete((reg, e) -> {
             if (e != null) {
                 log.error("{}", e.getMessage());
                 m.failed.completeExceptionally(e);
             } else {
-                executor.execute(() -> m.subscribe(reg));
+                // listeners and clusters with mesh mTLS need the certificate: subscribe once it is there
+                CompletableFuture<?> cert = identity == null ? CompletableFuture.completedFuture(null) : identity.firstCertificate();
+                cert.thenRun(() -> executor.execute(() -> m.subscribe(reg)));
             }
         });
-        m.registration.start();
+        if (identity != null) {
+            identity.start();
+            // register only with a certificate: peers would otherwise be sent to an inbound port not there yet
+            identity.firstCertificate().thenRun(m.registration::start);
+        } else {
+            m.registration.start();
+        }
         m.health.start();
         log.info("sidecar for {} ({}), app on 127.0.0.1:{}, control plane {}, admin on {}", o.service(),
                 o.instanceId(), o.appPort(), o.controlPlane(), sidecar.adminAddress());
@@ -339,6 +381,9 @@ public final class MeshSidecar implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         channel.shutdownNow();
+        if (identity != null) {
+            identity.close();
+        }
         sidecar.close();
     }
 }
