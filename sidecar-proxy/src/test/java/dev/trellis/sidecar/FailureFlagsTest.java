@@ -40,7 +40,8 @@ class FailureFlagsTest {
         try (ServerSocket s = new ServerSocket(0)) {
             closed = s.getLocalPort();
         }
-        String unhealthy = j("{'name': 'sick', 'load_assignment': {'cluster_name': 'sick', 'endpoints': [{'lb_endpoints': ["
+        // panic threshold 0: without it Envoy's panic mode would still try the one unhealthy host
+        String unhealthy = j("{'name': 'sick', 'common_lb_config': {'healthy_panic_threshold': {'value': 0}}, 'load_assignment': {'cluster_name': 'sick', 'endpoints': [{'lb_endpoints': ["
                 + "{'endpoint': {'address': {'socket_address': {'address': '127.0.0.1', 'port_value': " + backend.port() + "}}}, 'health_status': 'UNHEALTHY'}]}]}}");
         String routes = vhost(route("/uf", "down"), route("/uh", "sick"), route("/uc", "reset"), route("/partial", "partial"),
                 j("{'match': {'prefix': '/slow'}, 'route': {'cluster': 'ok', 'timeout': '0.3s'}}"),

@@ -64,12 +64,37 @@ public final class Cluster {
     }
 
     void setHosts(List<Host> hosts) {
-        this.hostSet = new HostSet(List.copyOf(hosts), LoadBalancers.create(config.lbPolicy(), hosts));
+        synchronized (this) {
+            this.hostSet = new HostSet(List.copyOf(hosts), LoadBalancers.create(config.lb(), hosts));
+        }
+        for (Host h : hosts) {
+            h.onHealthChange(this::healthChanged);
+        }
     }
 
-    /** Picks a host, or {@code null} when none is healthy. */
+    /** A host's health flipped: the balancer is rebuilt over the same hosts. */
+    private synchronized void healthChanged() {
+        List<Host> hosts = hostSet.hosts();
+        this.hostSet = new HostSet(hosts, LoadBalancers.create(config.lb(), hosts));
+    }
+
+    /**
+     * Picks a host, or {@code null} when there is none to pick. A host the context wants to avoid
+     * (retry host predicate) is picked again up to its {@code host_selection_retry_max_attempts}.
+     */
     public Host choose(LoadBalancer.Context ctx) {
-        return hostSet.lb().choose(ctx);
+        LoadBalancer lb = hostSet.lb();
+        Host h = lb.choose(ctx);
+        int max = ctx.hostSelectionRetryMaxAttempts();
+        for (int i = 1; i <= max && h != null && ctx.shouldAvoid(h); i++) {
+            int attempt = i;
+            h = lb.choose(new LoadBalancer.Context() {
+                @Override public java.util.OptionalLong hash() { return ctx.hash(); }
+                @Override public boolean shouldAvoid(Host host) { return ctx.shouldAvoid(host); }
+                @Override public int selectionAttempt() { return attempt; }
+            });
+        }
+        return h;
     }
 
     /** The pool for {@code host} on {@code loop}; call on {@code loop}. */

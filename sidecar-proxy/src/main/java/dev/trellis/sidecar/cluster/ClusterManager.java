@@ -192,7 +192,7 @@ public final class ClusterManager {
                         throw new ConfigException("cluster '" + c.name() + "': endpoint address '" + name
                                 + "' (expected: an IP address for a STATIC cluster; use STRICT_DNS for names)");
                     }
-                    out.add(new Host(new InetSocketAddress(literal(name), port), name, e.weight(), e.priority(), e.health()));
+                    out.add(new Host(new InetSocketAddress(literal(name), port), name, e.weight(), e.priority(), e.health(), ewma(c)));
                 }
                 case STRICT_DNS, LOGICAL_DNS -> {
                     InetAddress[] all;
@@ -204,7 +204,7 @@ public final class ClusterManager {
                     }
                     int n = c.type() == ClusterConfig.DiscoveryType.LOGICAL_DNS ? 1 : all.length;
                     for (int i = 0; i < n; i++) {
-                        out.add(new Host(new InetSocketAddress(all[i], port), name, e.weight(), e.priority(), e.health()));
+                        out.add(new Host(new InetSocketAddress(all[i], port), name, e.weight(), e.priority(), e.health(), ewma(c)));
                     }
                 }
                 case EDS -> {
@@ -221,6 +221,10 @@ public final class ClusterManager {
             }
         }
         return out;
+    }
+
+    private static PeakEwma ewma(ClusterConfig c) {
+        return new PeakEwma(System::nanoTime, c.lb().ewmaDecay(), c.lb().ewmaDefaultRtt());
     }
 
     static boolean isIpLiteral(String s) {

@@ -5,7 +5,11 @@ import java.net.InetSocketAddress;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 
-/** One upstream endpoint with its live counters (read by the admin server from other threads). */
+/**
+ * One upstream endpoint with its live counters (read by the admin server from other threads).
+ * Its health combines the status from config or discovery with the active health checker's verdict
+ * and outlier ejection.
+ */
 public final class Host {
     private final InetSocketAddress address;
     private final String hostname;
@@ -16,8 +20,19 @@ public final class Host {
     private final AtomicInteger connections = new AtomicInteger();
     private final LongAdder requests = new LongAdder();
     private final LongAdder connectFailures = new LongAdder();
+    private final PeakEwma ewma;
+    private volatile boolean failedActiveHealthCheck;
+    private volatile String ejectedFor;
+    private volatile Runnable healthListener = () -> { };
 
     public Host(InetSocketAddress address, String hostname, int weight, int priority, ClusterConfig.Health health) {
+        this(address, hostname, weight, priority, health, new PeakEwma(System::nanoTime,
+                dev.trellis.sidecar.config.LbConfig.DEFAULT_EWMA_DECAY, dev.trellis.sidecar.config.LbConfig.DEFAULT_EWMA_RTT));
+    }
+
+    public Host(InetSocketAddress address, String hostname, int weight, int priority, ClusterConfig.Health health,
+                PeakEwma ewma) {
+        this.ewma = ewma;
         this.address = address;
         this.hostname = hostname;
         this.weight = weight;
@@ -32,9 +47,38 @@ public final class Host {
     public int priority() { return priority; }
     public ClusterConfig.Health health() { return health; }
 
-    /** Hosts marked unhealthy or draining by config or discovery get no new requests. */
+    /**
+     * Healthy unless marked unhealthy or draining by config or discovery, failing active health
+     * checks, or ejected as an outlier. Balancers send to unhealthy hosts only in panic mode.
+     */
     public boolean healthy() {
-        return health != ClusterConfig.Health.UNHEALTHY && health != ClusterConfig.Health.DRAINING;
+        return health != ClusterConfig.Health.UNHEALTHY && health != ClusterConfig.Health.DRAINING
+                && !failedActiveHealthCheck && ejectedFor == null;
+    }
+
+    public boolean failedActiveHealthCheck() { return failedActiveHealthCheck; }
+    /** Why the host is ejected (e.g. {@code consecutive_5xx}), or {@code null}. */
+    public String ejectedFor() { return ejectedFor; }
+    /** Latency estimate for the peak-EWMA balancer. */
+    public PeakEwma ewma() { return ewma; }
+
+    void failedActiveHealthCheck(boolean failed) {
+        if (failedActiveHealthCheck != failed) {
+            failedActiveHealthCheck = failed;
+            healthListener.run();
+        }
+    }
+
+    void ejectedFor(String reason) {
+        if (!java.util.Objects.equals(ejectedFor, reason)) {
+            ejectedFor = reason;
+            healthListener.run();
+        }
+    }
+
+    /** Told when this host's health changes (the cluster rebuilds its balancer). */
+    void onHealthChange(Runnable listener) {
+        this.healthListener = listener;
     }
 
     public AtomicInteger activeRequests() { return activeRequests; }

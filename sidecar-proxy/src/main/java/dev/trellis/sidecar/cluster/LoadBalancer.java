@@ -4,7 +4,8 @@ import java.util.List;
 
 /**
  * Picks a host for one request. Implementations are made by {@link LoadBalancers} from the
- * cluster's {@code lb_policy} name and rebuilt when the host set changes.
+ * cluster's {@code lb_policy} (or {@code load_balancing_policy}) and rebuilt when the host set or
+ * a host's health changes.
  */
 public interface LoadBalancer {
     /** The host for this request, or {@code null} when no host is healthy (flag UH). */
@@ -22,6 +23,16 @@ public interface LoadBalancer {
         /** True when the balancer should try another host (retry host predicates). */
         default boolean shouldAvoid(Host host) {
             return false;
+        }
+
+        /** How many picks of this request were refused by {@link #shouldAvoid}; a ring walks on by this much. */
+        default int selectionAttempt() {
+            return 0;
+        }
+
+        /** Envoy's {@code host_selection_retry_max_attempts}: picks refused by {@link #shouldAvoid} before one is kept. */
+        default int hostSelectionRetryMaxAttempts() {
+            return 1;
         }
     }
 

@@ -11,8 +11,8 @@ final class RoundRobinLoadBalancer implements LoadBalancer {
     private final long[] current;
     private final long total;
 
-    RoundRobinLoadBalancer(List<Host> all) {
-        this.hosts = LoadBalancers.healthiestPriority(all);
+    RoundRobinLoadBalancer(List<Host> hosts) {
+        this.hosts = hosts;
         this.current = new long[hosts.size()];
         long t = 0;
         for (Host h : hosts) {

@@ -5,25 +5,48 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * An upstream cluster: how its endpoints are found, how one is picked, how connections are made.
- * Fields for resilience (circuit breakers, outlier detection, health checks) join this record later.
+ * An upstream cluster: how its endpoints are found, how one is picked, how connections are made,
+ * and its resilience settings: circuit breakers (default and high routing priority), outlier
+ * detection and active health checks.
  */
-public record ClusterConfig(String name, DiscoveryType type, Duration connectTimeout, String lbPolicy,
+public record ClusterConfig(String name, DiscoveryType type, Duration connectTimeout, LbConfig lb,
                             List<EndpointConfig> endpoints, UpstreamProtocol protocol,
                             int perConnectionBufferLimitBytes, int maxConnectionsPerEndpoint,
-                            Optional<Duration> dnsRefreshRate, Optional<TlsConfig.Upstream> tls) {
+                            Optional<Duration> dnsRefreshRate, Optional<TlsConfig.Upstream> tls,
+                            CircuitBreakerConfig circuitBreakers, CircuitBreakerConfig highPriorityCircuitBreakers,
+                            Optional<OutlierDetectionConfig> outlierDetection, List<HealthCheckConfig> healthChecks) {
     /** Envoy's discovery types supported here. */
     public enum DiscoveryType { STATIC, STRICT_DNS, LOGICAL_DNS, EDS }
 
     /** Protocol towards the upstream. */
     public enum UpstreamProtocol { HTTP1, HTTP2 }
 
+    /** A cluster with default balancing and resilience settings. */
+    public ClusterConfig(String name, DiscoveryType type, Duration connectTimeout, List<EndpointConfig> endpoints,
+                         UpstreamProtocol protocol, int perConnectionBufferLimitBytes, int maxConnectionsPerEndpoint,
+                         Optional<Duration> dnsRefreshRate, Optional<TlsConfig.Upstream> tls) {
+        this(name, type, connectTimeout, LbConfig.ROUND_ROBIN, endpoints, protocol, perConnectionBufferLimitBytes,
+                maxConnectionsPerEndpoint, dnsRefreshRate, tls, CircuitBreakerConfig.DEFAULT,
+                CircuitBreakerConfig.DEFAULT, Optional.empty(), List.of());
+    }
+
     public ClusterConfig {
         endpoints = List.copyOf(endpoints);
+        healthChecks = List.copyOf(healthChecks);
         if (connectTimeout.isZero() || connectTimeout.isNegative()) {
             throw new ConfigException("cluster '" + name + "': connect_timeout " + connectTimeout.toMillis()
                     + "ms (expected: > 0)");
         }
+    }
+
+    /** The balancer's name as in {@code lb_policy} (or {@code PEAK_EWMA}). */
+    public String lbPolicy() {
+        return lb.policy().name();
+    }
+
+    /** The thresholds of a routing priority. */
+    public CircuitBreakerConfig circuitBreakers(boolean highPriority) {
+        return highPriority ? highPriorityCircuitBreakers : circuitBreakers;
     }
 
     /** One endpoint of a cluster's load assignment. */

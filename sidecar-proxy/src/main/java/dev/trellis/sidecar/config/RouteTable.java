@@ -65,12 +65,27 @@ public record RouteTable(String name, List<VirtualHost> virtualHosts, HeaderMuta
     /** What a matched route does. */
     public sealed interface Action permits Forward, DirectResponse, Redirect {}
 
-    /** Proxy to a cluster (or one of weighted clusters). */
+    /**
+     * Proxy to a cluster (or one of weighted clusters). {@code timeout} covers all attempts (zero:
+     * none); {@code idleTimeout} overrides the connection manager's stream idle timeout;
+     * {@code highPriority} picks the cluster's HIGH circuit breaker thresholds.
+     */
     public record Forward(List<WeightedCluster> clusters, Duration timeout, Optional<String> prefixRewrite,
                           Optional<Pattern> regexRewrite, String regexSubstitution,
-                          Optional<String> hostRewriteLiteral, boolean autoHostRewrite) implements Action {
+                          Optional<String> hostRewriteLiteral, boolean autoHostRewrite,
+                          List<HashPolicy> hashPolicy, Optional<RetryPolicy> retryPolicy,
+                          Optional<Duration> idleTimeout, boolean highPriority) implements Action {
+        /** A forward without hash policy, retries, idle timeout override or priority. */
+        public Forward(List<WeightedCluster> clusters, Duration timeout, Optional<String> prefixRewrite,
+                       Optional<Pattern> regexRewrite, String regexSubstitution,
+                       Optional<String> hostRewriteLiteral, boolean autoHostRewrite) {
+            this(clusters, timeout, prefixRewrite, regexRewrite, regexSubstitution, hostRewriteLiteral, autoHostRewrite,
+                    List.of(), Optional.empty(), Optional.empty(), false);
+        }
+
         public Forward {
             clusters = List.copyOf(clusters);
+            hashPolicy = List.copyOf(hashPolicy);
             if (clusters.isEmpty()) {
                 throw new ConfigException("route: no cluster (expected: cluster or weighted_clusters)");
             }

@@ -55,7 +55,10 @@ public final class Router {
         HeaderMutator.apply(m.virtualHost().requestHeaders(), h);
         HeaderMutator.apply(hcm.routes().table().requestHeaders(), h);
         h.scheme(cluster.tls() ? "https" : "http");
-        Host host = cluster.choose(LoadBalancer.Context.NONE);
+        java.util.OptionalLong hash = RequestHash.compute(fw.hashPolicy(), h, stream.remoteAddress());
+        Host host = cluster.choose(hash.isEmpty() ? LoadBalancer.Context.NONE : new LoadBalancer.Context() {
+            @Override public java.util.OptionalLong hash() { return hash; }
+        });
         if (host == null) {
             stream.fail(ResponseFlag.UH, "no healthy upstream in cluster '" + cluster.name() + "'");
             return null;

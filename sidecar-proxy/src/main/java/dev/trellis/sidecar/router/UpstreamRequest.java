@@ -41,6 +41,7 @@ final class UpstreamRequest implements RequestSink, UpstreamListener, Connection
     private UpstreamAttemptObserver attempt = UpstreamAttemptObserver.NONE;
     private int upstreamStatus;
     private ResponseFlag failure;
+    private long startNanos;
 
     UpstreamRequest(ActiveStream stream, Cluster cluster, Host host, RouteTable.Forward route,
                     RouteTable.WeightedCluster weighted, RouteMatcher.Match match, Http2Headers headers, boolean endStream) {
@@ -55,6 +56,7 @@ final class UpstreamRequest implements RequestSink, UpstreamListener, Connection
     }
 
     void start() {
+        startNanos = stream.connectionManager().nanoTime();
         stream.info().upstreamHost(host.label());
         stream.info().attempt();
         attempt = stream.connectionManager().observer().onUpstreamAttempt(stream.info(), host.label(), headers);
@@ -190,6 +192,7 @@ final class UpstreamRequest implements RequestSink, UpstreamListener, Connection
         if (upstreamStatus == 0 && h.status() != null) {
             upstreamStatus = Integer.parseInt(h.status().toString());
         }
+        host.ewma().observe(stream.connectionManager().nanoTime() - startNanos);
         Router.mutateResponse(h, match, weighted, stream.connectionManager());
         if (endStream) {
             finishResponse();

@@ -31,8 +31,11 @@ class RoundRobinLoadBalancerTest {
         Host p1 = host(2, 1, 1, ClusterConfig.Health.HEALTHY);
         assertThat(LoadBalancers.create("ROUND_ROBIN", List.of(p0, p1)).choose(LoadBalancer.Context.NONE)).isSameAs(p1);
         Host ok = host(3, 1, 0, ClusterConfig.Health.HEALTHY);
-        assertThat(LoadBalancers.create("ROUND_ROBIN", List.of(p0, p1, ok)).choose(LoadBalancer.Context.NONE)).isSameAs(ok);
-        assertThat(LoadBalancers.create("ROUND_ROBIN", List.of(p0)).choose(LoadBalancer.Context.NONE)).isNull();
+        assertThat(LoadBalancers.create("ROUND_ROBIN", List.of(p1, ok)).choose(LoadBalancer.Context.NONE)).isSameAs(ok);
+        // no healthy host at all: panic mode tries the unhealthy one, unless the panic threshold is 0
+        assertThat(LoadBalancers.create("ROUND_ROBIN", List.of(p0)).choose(LoadBalancer.Context.NONE)).isSameAs(p0);
+        assertThat(LoadBalancers.create(dev.trellis.sidecar.config.LbConfig.ROUND_ROBIN.withPanicThreshold(0), List.of(p0))
+                .choose(LoadBalancer.Context.NONE)).isNull();
         assertThat(LoadBalancers.create("ROUND_ROBIN", List.of()).choose(LoadBalancer.Context.NONE)).isNull();
     }
 }

@@ -1,7 +1,9 @@
 package dev.trellis.sidecar.config.envoy;
 
 import com.google.protobuf.Any;
+import dev.trellis.sidecar.config.CircuitBreakerConfig;
 import dev.trellis.sidecar.config.ClusterConfig;
+import dev.trellis.sidecar.config.LbConfig;
 import dev.trellis.sidecar.config.ConfigException;
 import dev.trellis.sidecar.config.TlsConfig;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
@@ -42,9 +44,10 @@ public final class ClusterTranslator {
             XdsCircuitBreakers.check(c.getCircuitBreakers(), path + " (cluster '" + c.getName() + "').circuit_breakers");
             c = c.toBuilder().clearCircuitBreakers().build();
         }
-        Fields.allowOnly(c, path, "name", "type", "connect_timeout", "lb_policy", "load_assignment",
-                "typed_extension_protocol_options", "per_connection_buffer_limit_bytes", "transport_socket",
-                "dns_refresh_rate", "alt_stat_name");
+        Fields.allowOnly(c, path, java.util.stream.Stream.concat(java.util.stream.Stream.of("name", "type",
+                "connect_timeout", "load_assignment", "typed_extension_protocol_options",
+                "per_connection_buffer_limit_bytes", "transport_socket", "dns_refresh_rate", "alt_stat_name"),
+                java.util.Arrays.stream(LbPolicyTranslator.FIELDS)).toArray(String[]::new));
         if (c.getName().isEmpty()) {
             throw new ConfigException(path + ".name: empty (expected: a cluster name)");
         }
@@ -67,10 +70,7 @@ public final class ClusterTranslator {
             }
             default -> throw Fields.invalid(cp + ".type", c.getType(), "STATIC, STRICT_DNS, LOGICAL_DNS" + (xds ? " or EDS" : ""));
         };
-        String lb = switch (c.getLbPolicy()) {
-            case ROUND_ROBIN -> "ROUND_ROBIN";
-            default -> throw Fields.invalid(cp + ".lb_policy", c.getLbPolicy(), "ROUND_ROBIN in this build");
-        };
+        LbConfig lb = LbPolicyTranslator.translate(c, cp);
         Duration connect = c.hasConnectTimeout() ? Fields.positive(c.getConnectTimeout(), cp + ".connect_timeout")
                 : DEFAULT_CONNECT_TIMEOUT;
         List<ClusterConfig.EndpointConfig> endpoints = LoadAssignmentTranslator.translate(c.getLoadAssignment(),
@@ -115,6 +115,7 @@ public final class ClusterTranslator {
                 : Optional.empty();
         Optional<Duration> dns = c.hasDnsRefreshRate()
                 ? Optional.of(Fields.positive(c.getDnsRefreshRate(), cp + ".dns_refresh_rate")) : Optional.empty();
-        return new ClusterConfig(c.getName(), type, connect, lb, endpoints, protocol, buffer, 1024, dns, tls);
+        return new ClusterConfig(c.getName(), type, connect, lb, endpoints, protocol, buffer, 1024, dns, tls,
+                CircuitBreakerConfig.DEFAULT, CircuitBreakerConfig.DEFAULT, Optional.empty(), List.of());
     }
 }

@@ -180,7 +180,7 @@ public final class RouteConfigTranslator {
 
     private static RouteTable.Forward forward(RouteAction a, String path) {
         Fields.allowOnly(a, path, "cluster", "weighted_clusters", "timeout", "prefix_rewrite", "regex_rewrite",
-                "host_rewrite_literal", "auto_host_rewrite");
+                "host_rewrite_literal", "auto_host_rewrite", "hash_policy");
         List<RouteTable.WeightedCluster> clusters = new ArrayList<>();
         switch (a.getClusterSpecifierCase()) {
             case CLUSTER -> clusters.add(new RouteTable.WeightedCluster(a.getCluster(), 1, HeaderMutation.NONE, HeaderMutation.NONE));
@@ -225,7 +225,9 @@ public final class RouteConfigTranslator {
                 a.getPrefixRewrite().isEmpty() ? Optional.empty() : Optional.of(a.getPrefixRewrite()),
                 rr, subst,
                 a.getHostRewriteLiteral().isEmpty() ? Optional.empty() : Optional.of(a.getHostRewriteLiteral()),
-                auto);
+                auto, RouteResilienceTranslator.hashPolicy(a, path), RouteResilienceTranslator.retryPolicy(a, path),
+                a.hasIdleTimeout() ? Optional.of(Fields.duration(a.getIdleTimeout())) : Optional.empty(),
+                a.getPriority() == io.envoyproxy.envoy.config.core.v3.RoutingPriority.HIGH);
     }
 
     private static RouteTable.DirectResponse direct(DirectResponseAction d, String path) {
