@@ -20,6 +20,13 @@ public final class Cluster {
     private final SslContext ssl;
     private final Map<EventLoop, Map<Host, ConnectionPool>> pools = new ConcurrentHashMap<>();
     private volatile HostSet hostSet;
+    private final ResourceManager resources;
+    private final ResourceManager highPriorityResources;
+    private final java.util.concurrent.atomic.LongAdder retries = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder retryOverflows = new java.util.concurrent.atomic.LongAdder();
+
+    /** Failures that originate in the proxy rather than in an upstream response. */
+    public enum LocalFailure { CONNECT_FAILED, TIMEOUT, RESET }
 
     /** Hosts and the balancer built over exactly them. */
     record HostSet(List<Host> hosts, LoadBalancer lb) {}
@@ -28,8 +35,34 @@ public final class Cluster {
         this.config = config;
         this.ssl = config.tls().map(t -> SslContexts.client(t, config.protocol() == ClusterConfig.UpstreamProtocol.HTTP2,
                 config.name(), mesh)).orElse(null);
+        this.resources = new ResourceManager(config.circuitBreakers());
+        this.highPriorityResources = new ResourceManager(config.highPriorityCircuitBreakers());
         setHosts(hosts);
     }
+
+    /** The circuit breakers of a routing priority. */
+    public ResourceManager resources(boolean highPriority) {
+        return highPriority ? highPriorityResources : resources;
+    }
+
+    /** An upstream answered with {@code status} (outlier detection input). */
+    public void reportResponse(Host host, int status) {
+    }
+
+    /** A connection to the host opened. */
+    public void reportConnectSuccess(Host host) {
+    }
+
+    /** A connect failure, timeout or reset of an attempt to {@code host}. */
+    public void reportLocalFailure(Host host, LocalFailure failure) {
+    }
+
+    public void countRetry() { retries.increment(); }
+    public void countRetryOverflow() { retryOverflows.increment(); }
+    /** Retries started. */
+    public long retries() { return retries.sum(); }
+    /** Retries refused by the retry budget or {@code max_retries}. */
+    public long retryOverflows() { return retryOverflows.sum(); }
 
     public String name() {
         return config.name();

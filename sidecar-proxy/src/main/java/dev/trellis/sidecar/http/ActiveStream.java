@@ -34,6 +34,7 @@ public final class ActiveStream implements HttpFilter.Context {
     private boolean responseEnded;
     private boolean completed;
     private long lastActivity;
+    private long idleNanos;
     private io.netty.util.concurrent.ScheduledFuture<?> requestTimer;
     private io.netty.util.concurrent.ScheduledFuture<?> idleTimer;
     private Http2Headers requestHeaders;
@@ -59,7 +60,22 @@ public final class ActiveStream implements HttpFilter.Context {
         var c = hcm.config();
         c.requestTimeout().ifPresent(d -> requestTimer = downstream.eventLoop().schedule(this::onRequestTimeout,
                 d.toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS));
-        c.streamIdleTimeout().ifPresent(d -> armIdle(d.toNanos()));
+        c.streamIdleTimeout().ifPresent(d -> {
+            idleNanos = d.toNanos();
+            armIdle(idleNanos);
+        });
+    }
+
+    /** A route's {@code idle_timeout}: replaces the connection manager's stream idle timeout (0 disables). */
+    public void idleTimeout(java.time.Duration d) {
+        if (idleTimer != null) {
+            idleTimer.cancel(false);
+            idleTimer = null;
+        }
+        idleNanos = d.toNanos();
+        if (idleNanos > 0) {
+            armIdle(idleNanos);
+        }
     }
 
     /** Envoy's {@code request_timeout}: the whole request must arrive in time, else 408. */
@@ -77,7 +93,10 @@ public final class ActiveStream implements HttpFilter.Context {
                 return;
             }
             long idle = hcm.nanoTime() - lastActivity;
-            long limit = hcm.config().streamIdleTimeout().get().toNanos();
+            long limit = idleNanos;
+            if (limit <= 0) {
+                return;
+            }
             if (idle >= limit) {
                 timedOut("stream idle timeout", ResponseFlag.SI);
             } else {

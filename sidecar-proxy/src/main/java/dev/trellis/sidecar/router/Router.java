@@ -1,8 +1,6 @@
 package dev.trellis.sidecar.router;
 
 import dev.trellis.sidecar.cluster.Cluster;
-import dev.trellis.sidecar.cluster.Host;
-import dev.trellis.sidecar.cluster.LoadBalancer;
 import dev.trellis.sidecar.config.RouteTable;
 import dev.trellis.sidecar.error.ErrorResponder;
 import dev.trellis.sidecar.error.ResponseFlag;
@@ -56,19 +54,9 @@ public final class Router {
         HeaderMutator.apply(hcm.routes().table().requestHeaders(), h);
         h.scheme(cluster.tls() ? "https" : "http");
         java.util.OptionalLong hash = RequestHash.compute(fw.hashPolicy(), h, stream.remoteAddress());
-        Host host = cluster.choose(hash.isEmpty() ? LoadBalancer.Context.NONE : new LoadBalancer.Context() {
-            @Override public java.util.OptionalLong hash() { return hash; }
-        });
-        if (host == null) {
-            stream.fail(ResponseFlag.UH, "no healthy upstream in cluster '" + cluster.name() + "'");
-            return null;
-        }
-        if (fw.autoHostRewrite()) {
-            h.authority(host.hostname() + ":" + host.address().getPort());
-        }
-        UpstreamRequest u = new UpstreamRequest(stream, cluster, host, fw, wc, m, h, endStream);
-        u.start();
-        return u;
+        fw.idleTimeout().ifPresent(stream::idleTimeout);
+        RouterRequest r = new RouterRequest(stream, cluster, fw, wc, m, h, endStream, hash);
+        return r.start() ? r : null;
     }
 
     private static RouteTable.WeightedCluster pick(RouteTable.Forward fw) {

@@ -2,15 +2,13 @@ package dev.trellis.sidecar.router;
 
 import dev.trellis.sidecar.cluster.Cluster;
 import dev.trellis.sidecar.cluster.Host;
-import dev.trellis.sidecar.config.RouteTable;
 import dev.trellis.sidecar.error.ResponseFlag;
 import dev.trellis.sidecar.error.UpstreamAttemptObserver;
-import dev.trellis.sidecar.http.ActiveStream;
-import dev.trellis.sidecar.http.RequestSink;
 import dev.trellis.sidecar.upstream.ConnectionPool;
 import dev.trellis.sidecar.upstream.UpstreamListener;
 import dev.trellis.sidecar.upstream.UpstreamStream;
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -18,75 +16,68 @@ import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Streams one request to one upstream host and its response back, with backpressure both ways:
- * when one side cannot take more, the other stops reading. Failures go to
- * {@link ActiveStream#fail}, which is where they become responses.
+ * One attempt of a routed request: streams the request to one upstream host and the response
+ * back to its {@link RouterRequest}, which decides whether the response goes downstream or the
+ * request is tried again. Runs on the downstream event loop.
  */
-final class UpstreamRequest implements RequestSink, UpstreamListener, ConnectionPool.Callback {
-    private final ActiveStream stream;
+final class UpstreamRequest implements UpstreamListener, ConnectionPool.Callback {
+    private final RouterRequest parent;
     private final Cluster cluster;
     private final Host host;
-    private final RouteTable.Forward route;
-    private final RouteTable.WeightedCluster weighted;
-    private final RouteMatcher.Match match;
     private final Http2Headers headers;
     private final boolean headersEndStream;
+    private final EventLoop loop;
     /** Body and trailers that arrived before the upstream stream was ready. */
     private final ArrayDeque<Object> pending = new ArrayDeque<>();
     private UpstreamStream upstream;
-    private ScheduledFuture<?> timeout;
+    private ScheduledFuture<?> perTryTimer;
     private boolean finished;
-    private boolean counted;
     private boolean requestSent;
-    private UpstreamAttemptObserver attempt = UpstreamAttemptObserver.NONE;
+    private boolean responseStarted;
+    private long startNanos;
+    private UpstreamAttemptObserver observer = UpstreamAttemptObserver.NONE;
     private int upstreamStatus;
     private ResponseFlag failure;
-    private long startNanos;
 
-    UpstreamRequest(ActiveStream stream, Cluster cluster, Host host, RouteTable.Forward route,
-                    RouteTable.WeightedCluster weighted, RouteMatcher.Match match, Http2Headers headers, boolean endStream) {
-        this.stream = stream;
+    private record Data(ByteBuf buf, boolean end) {}
+
+    UpstreamRequest(RouterRequest parent, Cluster cluster, Host host, Http2Headers headers, boolean endStream,
+                    EventLoop loop) {
+        this.parent = parent;
         this.cluster = cluster;
         this.host = host;
-        this.route = route;
-        this.weighted = weighted;
-        this.match = match;
         this.headers = headers;
         this.headersEndStream = endStream;
+        this.loop = loop;
+    }
+
+    Host host() {
+        return host;
+    }
+
+    boolean responseStarted() {
+        return responseStarted;
     }
 
     void start() {
-        startNanos = stream.connectionManager().nanoTime();
-        stream.info().upstreamHost(host.label());
-        stream.info().attempt();
-        attempt = stream.connectionManager().observer().onUpstreamAttempt(stream.info(), host.label(), headers);
+        startNanos = parent.nanoTime();
+        observer = parent.stream().connectionManager().observer().onUpstreamAttempt(parent.stream().info(),
+                host.label(), headers);
         host.countRequest();
         host.activeRequests().incrementAndGet();
-        counted = true;
-        if (headersEndStream) {
-            armTimeout();
-        }
-        cluster.pool(stream.downstream().eventLoop(), host).newStream(this, this);
+        cluster.pool(loop, host).newStream(this, this);
     }
 
-    private void armTimeout() {
-        if (route.timeout().isZero() || timeout != null || finished) {
+    /** Arms the per-try timeout (once the whole request is on its way). */
+    void armPerTry(long nanos) {
+        if (nanos <= 0 || perTryTimer != null || finished) {
             return;
         }
-        timeout = stream.downstream().eventLoop().schedule(this::onTimeout, route.timeout().toNanos(), TimeUnit.NANOSECONDS);
-    }
-
-    private void onTimeout() {
-        if (finished) {
-            return;
-        }
-        failure = ResponseFlag.UT;
-        UpstreamStream u = upstream;
-        finish();
-        if (u != null) {
-            u.reset();
-        }
-        stream.fail(ResponseFlag.UT, "upstream request timeout after " + route.timeout().toMillis() + "ms");
+        perTryTimer = loop.schedule(() -> {
+            if (!finished) {
+                parent.attemptTimedOut(this);
+            }
+        }, nanos, TimeUnit.NANOSECONDS);
     }
 
     // ---- pool callback ----
@@ -97,6 +88,7 @@ final class UpstreamRequest implements RequestSink, UpstreamListener, Connection
             s.reset();
             return;
         }
+        cluster.reportConnectSuccess(host);
         upstream = s;
         s.writeHeaders(headers, headersEndStream);
         requestSent = headersEndStream;
@@ -110,7 +102,7 @@ final class UpstreamRequest implements RequestSink, UpstreamListener, Connection
                 requestSent = true;
             }
         }
-        stream.downstream().setAutoRead(s.isWritable());
+        parent.attemptWritable(this, s.isWritable());
     }
 
     @Override
@@ -118,42 +110,37 @@ final class UpstreamRequest implements RequestSink, UpstreamListener, Connection
         if (finished) {
             return;
         }
+        if (flag == ResponseFlag.UF) {
+            cluster.reportLocalFailure(host, Cluster.LocalFailure.CONNECT_FAILED);
+        }
         failure = flag;
         finish();
-        stream.fail(flag, detail);
+        parent.attemptFailed(this, flag, detail);
     }
 
-    // ---- request direction ----
+    // ---- request direction (from the parent) ----
 
-    private record Data(ByteBuf buf, boolean end) {}
-
-    @Override
-    public void data(ByteBuf data, boolean endStream) {
+    /** Takes ownership of {@code data}. */
+    void data(ByteBuf data, boolean endStream) {
         if (finished) {
             data.release();
             return;
         }
-        if (endStream) {
-            armTimeout();
-        }
         if (upstream == null) {
             pending.add(new Data(data, endStream));
-            stream.downstream().setAutoRead(false);
             return;
         }
         upstream.writeData(data, endStream);
         requestSent |= endStream;
         if (!upstream.isWritable()) {
-            stream.downstream().setAutoRead(false);
+            parent.attemptWritable(this, false);
         }
     }
 
-    @Override
-    public void trailers(Http2Headers trailers) {
+    void trailers(Http2Headers trailers) {
         if (finished) {
             return;
         }
-        armTimeout();
         if (upstream == null) {
             pending.add(trailers);
             return;
@@ -162,23 +149,22 @@ final class UpstreamRequest implements RequestSink, UpstreamListener, Connection
         requestSent = true;
     }
 
-    @Override
-    public void cancel() {
+    void setUpstreamAutoRead(boolean autoRead) {
+        if (upstream != null && !finished) {
+            upstream.setAutoRead(autoRead);
+        }
+    }
+
+    /** Stops this attempt ({@code why}: its flag, or null for a response not passed on); resets its upstream stream. */
+    void abort(ResponseFlag why) {
         if (finished) {
             return;
         }
-        failure = ResponseFlag.DC;
+        failure = why;
         UpstreamStream u = upstream;
         finish();
         if (u != null) {
             u.reset();
-        }
-    }
-
-    @Override
-    public void downstreamWritable(boolean writable) {
-        if (upstream != null && !finished) {
-            upstream.setAutoRead(writable);
         }
     }
 
@@ -189,15 +175,16 @@ final class UpstreamRequest implements RequestSink, UpstreamListener, Connection
         if (finished) {
             return;
         }
-        if (upstreamStatus == 0 && h.status() != null) {
-            upstreamStatus = Integer.parseInt(h.status().toString());
+        responseStarted = true;
+        if (upstreamStatus == 0) {
+            upstreamStatus = RetryState.status(h);
         }
-        host.ewma().observe(stream.connectionManager().nanoTime() - startNanos);
-        Router.mutateResponse(h, match, weighted, stream.connectionManager());
+        host.ewma().observe(parent.nanoTime() - startNanos);
+        cluster.reportResponse(host, RetryState.status(h));
         if (endStream) {
             finishResponse();
         }
-        stream.encodeHeaders(h, endStream);
+        parent.attemptHeaders(this, h, endStream);
     }
 
     @Override
@@ -209,10 +196,7 @@ final class UpstreamRequest implements RequestSink, UpstreamListener, Connection
         if (endStream) {
             finishResponse();
         }
-        stream.encodeData(data, endStream);
-        if (!endStream && !stream.downstream().isWritable() && upstream != null) {
-            upstream.setAutoRead(false);
-        }
+        parent.attemptData(this, data, endStream);
     }
 
     @Override
@@ -221,7 +205,7 @@ final class UpstreamRequest implements RequestSink, UpstreamListener, Connection
             return;
         }
         finishResponse();
-        stream.encodeTrailers(trailers);
+        parent.attemptTrailers(this, trailers);
     }
 
     @Override
@@ -229,57 +213,27 @@ final class UpstreamRequest implements RequestSink, UpstreamListener, Connection
         if (finished) {
             return;
         }
+        if (!responseStarted) {
+            cluster.reportLocalFailure(host, Cluster.LocalFailure.RESET);
+        }
         failure = ResponseFlag.UC;
         finish();
-        if (stream.info().grpc() && grpcDeadlinePassed()) {
-            // a gRPC server cancels (RST_STREAM) at the deadline it was given: that is a timeout, not an outage
-            stream.fail(ResponseFlag.UT, "upstream cancelled the call at its grpc-timeout: " + reason);
-            return;
-        }
-        stream.fail(ResponseFlag.UC, "upstream reset: " + reason);
-    }
-
-    /** True when the request's {@code grpc-timeout} has run out since the stream started. */
-    private boolean grpcDeadlinePassed() {
-        long timeout = grpcTimeoutNanos(headers.get("grpc-timeout"));
-        return timeout >= 0 && stream.connectionManager().nanoTime() - stream.info().startNanos() >= timeout;
-    }
-
-    /** {@code grpc-timeout} (1 to 8 digits and a unit H M S m u n) in nanoseconds, or -1. */
-    static long grpcTimeoutNanos(CharSequence v) {
-        if (v == null || v.length() < 2 || v.length() > 9) {
-            return -1;
-        }
-        long n;
-        try {
-            n = Long.parseLong(v.subSequence(0, v.length() - 1).toString());
-        } catch (NumberFormatException e) {
-            return -1;
-        }
-        TimeUnit unit = switch (v.charAt(v.length() - 1)) {
-            case 'H' -> TimeUnit.HOURS;
-            case 'M' -> TimeUnit.MINUTES;
-            case 'S' -> TimeUnit.SECONDS;
-            case 'm' -> TimeUnit.MILLISECONDS;
-            case 'u' -> TimeUnit.MICROSECONDS;
-            case 'n' -> TimeUnit.NANOSECONDS;
-            default -> null;
-        };
-        return unit == null || n < 0 ? -1 : unit.toNanos(n);
+        parent.attemptReset(this, reason);
     }
 
     @Override
     public void onWritabilityChanged(boolean writable) {
         if (!finished) {
-            stream.downstream().setAutoRead(writable);
+            parent.attemptWritable(this, writable);
         }
     }
 
     /** The response is complete; an upstream still waiting for request body is reset. */
     private void finishResponse() {
+        UpstreamStream u = upstream;
         finish();
-        if (!requestSent && upstream != null) {
-            upstream.reset();
+        if (!requestSent && u != null) {
+            u.reset();
         }
     }
 
@@ -288,19 +242,20 @@ final class UpstreamRequest implements RequestSink, UpstreamListener, Connection
             return;
         }
         finished = true;
-        attempt.onEnd(upstreamStatus, failure);
-        if (timeout != null) {
-            timeout.cancel(false);
+        observer.onEnd(upstreamStatus, failure);
+        if (perTryTimer != null) {
+            perTryTimer.cancel(false);
         }
-        if (counted) {
-            host.activeRequests().decrementAndGet();
-        }
+        host.activeRequests().decrementAndGet();
         Object o;
         while ((o = pending.poll()) != null) {
             if (o instanceof Data d) {
                 d.buf.release();
             }
         }
-        stream.downstream().setAutoRead(true);
+    }
+
+    boolean finished() {
+        return finished;
     }
 }

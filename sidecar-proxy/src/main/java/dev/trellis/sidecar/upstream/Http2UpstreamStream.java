@@ -109,7 +109,8 @@ final class Http2UpstreamStream extends ChannelInboundHandlerAdapter implements 
         } else if (msg instanceof Http2ResetFrame rf) {
             listener = null;
             ended = true;
-            l.onReset("upstream reset stream: " + rf.errorCode());
+            io.netty.handler.codec.http2.Http2Error e = io.netty.handler.codec.http2.Http2Error.valueOf(rf.errorCode());
+            l.onReset("upstream reset stream: " + (e != null ? e.name() : Long.toString(rf.errorCode())));
         } else {
             ReferenceCountUtil.release(msg);
         }

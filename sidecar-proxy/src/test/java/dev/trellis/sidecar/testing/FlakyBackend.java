@@ -45,6 +45,11 @@ public final class FlakyBackend implements AutoCloseable {
     public final AtomicInteger resetFirst = new AtomicInteger();
     /** Values of {@code x-trellis-attempt} seen, in order. */
     public final List<String> attempts = new CopyOnWriteArrayList<>();
+    /** Request headers and body size of each request, in order. */
+    public final List<io.netty.handler.codec.http.HttpHeaders> headers = new CopyOnWriteArrayList<>();
+    public final List<Integer> bodySizes = new CopyOnWriteArrayList<>();
+    /** {@code System.nanoTime()} at each request's arrival. */
+    public final List<Long> arrivals = new CopyOnWriteArrayList<>();
     /** Extra response headers (e.g. a gRPC status). */
     public final List<String[]> extraHeaders = new CopyOnWriteArrayList<>();
     private final EventLoopGroup group;
@@ -78,6 +83,9 @@ public final class FlakyBackend implements AutoCloseable {
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
             requests.incrementAndGet();
+            arrivals.add(System.nanoTime());
+            headers.add(req.headers().copy());
+            bodySizes.add(req.content().readableBytes());
             String attempt = req.headers().get("x-trellis-attempt");
             if (attempt != null) {
                 attempts.add(attempt);

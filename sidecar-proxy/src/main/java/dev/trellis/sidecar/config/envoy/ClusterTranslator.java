@@ -46,7 +46,8 @@ public final class ClusterTranslator {
         }
         Fields.allowOnly(c, path, java.util.stream.Stream.concat(java.util.stream.Stream.of("name", "type",
                 "connect_timeout", "load_assignment", "typed_extension_protocol_options",
-                "per_connection_buffer_limit_bytes", "transport_socket", "dns_refresh_rate", "alt_stat_name"),
+                "per_connection_buffer_limit_bytes", "transport_socket", "dns_refresh_rate", "alt_stat_name",
+                "circuit_breakers"),
                 java.util.Arrays.stream(LbPolicyTranslator.FIELDS)).toArray(String[]::new));
         if (c.getName().isEmpty()) {
             throw new ConfigException(path + ".name: empty (expected: a cluster name)");
@@ -115,7 +116,8 @@ public final class ClusterTranslator {
                 : Optional.empty();
         Optional<Duration> dns = c.hasDnsRefreshRate()
                 ? Optional.of(Fields.positive(c.getDnsRefreshRate(), cp + ".dns_refresh_rate")) : Optional.empty();
+        CircuitBreakerConfig[] cb = ClusterResilienceTranslator.circuitBreakers(c, cp);
         return new ClusterConfig(c.getName(), type, connect, lb, endpoints, protocol, buffer, 1024, dns, tls,
-                CircuitBreakerConfig.DEFAULT, CircuitBreakerConfig.DEFAULT, Optional.empty(), List.of());
+                cb[0], cb[1], Optional.empty(), List.of());
     }
 }

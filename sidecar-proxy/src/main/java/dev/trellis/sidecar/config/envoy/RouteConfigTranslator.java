@@ -180,7 +180,7 @@ public final class RouteConfigTranslator {
 
     private static RouteTable.Forward forward(RouteAction a, String path) {
         Fields.allowOnly(a, path, "cluster", "weighted_clusters", "timeout", "prefix_rewrite", "regex_rewrite",
-                "host_rewrite_literal", "auto_host_rewrite", "hash_policy");
+                "host_rewrite_literal", "auto_host_rewrite", "hash_policy", "retry_policy", "idle_timeout", "priority");
         List<RouteTable.WeightedCluster> clusters = new ArrayList<>();
         switch (a.getClusterSpecifierCase()) {
             case CLUSTER -> clusters.add(new RouteTable.WeightedCluster(a.getCluster(), 1, HeaderMutation.NONE, HeaderMutation.NONE));
