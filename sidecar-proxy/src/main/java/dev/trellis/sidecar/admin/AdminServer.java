@@ -117,7 +117,8 @@ public final class AdminServer {
                 }
                 case "/config_dump" -> send(ctx, keepAlive, 200, "application/json", json(sidecar.config()));
                 case "/clusters" -> send(ctx, keepAlive, 200, "application/json", json(clusters()));
-                case "/metrics" -> send(ctx, keepAlive, 200, "text/plain; version=0.0.4; charset=utf-8", sidecar.metrics().scrape());
+                case "/metrics" -> send(ctx, keepAlive, 200, "text/plain; version=0.0.4; charset=utf-8", sidecar.metrics().scrape()
+                        + ClusterStats.prometheus(sidecar.clusterManager().all()));
                 case "/reload" -> {
                     if (!m.equals(HttpMethod.POST)) {
                         send(ctx, keepAlive, 405, "text/plain", "use POST /reload\n");
@@ -144,7 +145,7 @@ public final class AdminServer {
                 e.put("hostname", h.hostname());
                 e.put("priority", h.priority());
                 e.put("weight", h.weight());
-                e.put("health", h.healthy() ? "HEALTHY" : h.health().name());
+                ClusterStats.host(h, e);
                 e.put("active_requests", h.activeRequests().get());
                 e.put("connections", h.connections().get());
                 e.put("requests", h.requests());
@@ -156,6 +157,7 @@ public final class AdminServer {
             m.put("type", c.config().type().name());
             m.put("lb_policy", c.config().lbPolicy());
             m.put("protocol", c.config().protocol().name());
+            ClusterStats.cluster(c, m);
             m.put("endpoints", hosts);
             out.add(m);
         }

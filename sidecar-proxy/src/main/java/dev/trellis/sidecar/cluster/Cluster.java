@@ -133,7 +133,7 @@ public final class Cluster {
     /** The pool for {@code host} on {@code loop}; call on {@code loop}. */
     public ConnectionPool pool(EventLoop loop, Host host) {
         return pools.computeIfAbsent(loop, l -> new HashMap<>())
-                .computeIfAbsent(host, h -> ConnectionPools.create(loop, h, config, ssl));
+                .computeIfAbsent(host, h -> ConnectionPools.create(loop, h, config, ssl, resources));
     }
 
     /** Open upstream connections to {@code host} across event loops. */

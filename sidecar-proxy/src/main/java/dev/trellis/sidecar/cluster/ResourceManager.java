@@ -46,7 +46,12 @@ public final class ResourceManager {
 
         public void release() {
             open.decrementAndGet();
+            if (freed != null) {
+                freed.forEach(Runnable::run);
+            }
         }
+
+        private java.util.List<Runnable> freed;
     }
 
     private final CircuitBreakerConfig config;
@@ -57,6 +62,32 @@ public final class ResourceManager {
 
     public ResourceManager(CircuitBreakerConfig config) {
         this.config = config;
+        connections.freed = new java.util.concurrent.CopyOnWriteArrayList<>();
+    }
+
+    /**
+     * Told whenever a connection slot frees up: pools of other event loops holding requests that
+     * wait for a connection try again.
+     */
+    public void onConnectionFreed(Runnable r) {
+        connections.freed.add(r);
+    }
+
+    private final java.util.List<Runnable> starved = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    /** Told when a request starts waiting because the connection limit is reached: pools give up an idle connection. */
+    public void onStarved(Runnable r) {
+        starved.add(r);
+    }
+
+    /** A request waits for a connection slot held elsewhere. */
+    public void starved() {
+        starved.forEach(Runnable::run);
+    }
+
+    /** True when requests wait for a connection while the connection limit is reached. */
+    public boolean connectionStarved() {
+        return pending.open() > 0 && connections.open() >= config.maxConnections();
     }
 
     public CircuitBreakerConfig config() { return config; }

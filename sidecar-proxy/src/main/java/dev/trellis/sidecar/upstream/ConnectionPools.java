@@ -1,6 +1,7 @@
 package dev.trellis.sidecar.upstream;
 
 import dev.trellis.sidecar.cluster.Host;
+import dev.trellis.sidecar.cluster.ResourceManager;
 import dev.trellis.sidecar.config.ClusterConfig;
 import io.netty.channel.EventLoop;
 import io.netty.handler.ssl.SslContext;
@@ -10,8 +11,14 @@ public final class ConnectionPools {
     private ConnectionPools() {}
 
     public static ConnectionPool create(EventLoop loop, Host host, ClusterConfig cluster, SslContext ssl) {
+        return create(loop, host, cluster, ssl, new ResourceManager(cluster.circuitBreakers()));
+    }
+
+    /** A pool whose connections and waiting requests count against {@code resources}. */
+    public static ConnectionPool create(EventLoop loop, Host host, ClusterConfig cluster, SslContext ssl,
+                                        ResourceManager resources) {
         return cluster.protocol() == ClusterConfig.UpstreamProtocol.HTTP2
-                ? new Http2ConnectionPool(loop, host, cluster, ssl)
-                : new Http1ConnectionPool(loop, host, cluster, ssl);
+                ? new Http2ConnectionPool(loop, host, cluster, ssl, resources)
+                : new Http1ConnectionPool(loop, host, cluster, ssl, resources);
     }
 }

@@ -1,6 +1,7 @@
 package dev.trellis.sidecar.upstream;
 
 import dev.trellis.sidecar.cluster.Host;
+import dev.trellis.sidecar.cluster.ResourceManager;
 import dev.trellis.sidecar.config.ClusterConfig;
 import dev.trellis.sidecar.error.ResponseFlag;
 import io.netty.channel.Channel;
@@ -16,7 +17,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * HTTP/1.1 connections to one host on one event loop: one request at a time per connection,
  * idle connections kept for reuse up to {@link #MAX_IDLE}, at most
- * {@code maxConnectionsPerEndpoint} open with a bounded queue of waiting requests behind them.
+ * {@code maxConnectionsPerEndpoint} open with a bounded queue of waiting requests behind them;
+ * connections and waiting requests also count against the cluster's circuit breakers.
  */
 final class Http1ConnectionPool implements ConnectionPool {
     static final int MAX_IDLE = 64;
@@ -27,6 +29,7 @@ final class Http1ConnectionPool implements ConnectionPool {
     private final Host host;
     private final ClusterConfig cluster;
     private final SslContext ssl;
+    private final ResourceManager resources;
     private final ArrayDeque<Channel> idle = new ArrayDeque<>();
     private final ArrayDeque<Waiter> pending = new ArrayDeque<>();
     private int open;
@@ -35,7 +38,19 @@ final class Http1ConnectionPool implements ConnectionPool {
 
     private record Waiter(UpstreamListener listener, Callback callback) {}
 
-    Http1ConnectionPool(EventLoop loop, Host host, ClusterConfig cluster, SslContext ssl) {
+    Http1ConnectionPool(EventLoop loop, Host host, ClusterConfig cluster, SslContext ssl, ResourceManager resources) {
+        this.resources = resources;
+        resources.onConnectionFreed(() -> {
+            if (resources.pending().open() > 0) {
+                loop.execute(this::servePending);
+            }
+        });
+        resources.onStarved(() -> loop.execute(() -> {
+            Channel ch = idle.poll();
+            if (ch != null) {
+                ch.close();
+            }
+        }));
         this.loop = loop;
         this.host = host;
         this.cluster = cluster;
@@ -52,12 +67,18 @@ final class Http1ConnectionPool implements ConnectionPool {
                 return;
             }
         }
-        if (open + connecting < cluster.maxConnectionsPerEndpoint()) {
+        if (open + connecting < cluster.maxConnectionsPerEndpoint() && resources.tryAcquireConnection()) {
             connect(new Waiter(listener, callback));
-        } else if (pending.size() < MAX_PENDING) {
+        } else if (pending.size() < MAX_PENDING && resources.tryAcquirePending()) {
             pending.add(new Waiter(listener, callback));
+            if (resources.connectionStarved()) {
+                resources.starved();
+            }
         } else {
-            callback.onFailure(ResponseFlag.UO, "upstream connection pool overflow");
+            callback.onFailure(ResponseFlag.UO, "upstream overflow: cluster '" + cluster.name() + "' has "
+                    + resources.connections().open() + " connections (max_connections "
+                    + resources.config().maxConnections() + ") and " + resources.pending().open()
+                    + " pending requests (max_pending_requests " + resources.config().maxPendingRequests() + ")");
         }
     }
 
@@ -73,6 +94,7 @@ final class Http1ConnectionPool implements ConnectionPool {
         p.addListener(f -> {
             connecting--;
             if (!f.isSuccess()) {
+                resources.connections().release();
                 w.callback.onFailure(ResponseFlag.UF, "upstream connect error: " + UpstreamConnector.describe(f.cause()));
                 return;
             }
@@ -80,6 +102,7 @@ final class Http1ConnectionPool implements ConnectionPool {
             open++;
             ch.closeFuture().addListener(c -> {
                 open--;
+                resources.connections().release();
                 idle.remove(ch);
                 servePending();
             });
@@ -95,7 +118,11 @@ final class Http1ConnectionPool implements ConnectionPool {
         }
         Waiter w = pending.poll();
         if (w != null) {
+            resources.pending().release();
             w.callback.onReady(Http1Connection.of(ch).start(w.listener));
+        } else if (resources.connectionStarved()) {
+            // requests on other event loops wait for a connection slot: free this one
+            ch.close();
         } else if (idle.size() < MAX_IDLE) {
             idle.add(ch);
         } else {
@@ -104,7 +131,9 @@ final class Http1ConnectionPool implements ConnectionPool {
     }
 
     private void servePending() {
-        while (!pending.isEmpty() && open + connecting < cluster.maxConnectionsPerEndpoint() && !draining) {
+        while (!pending.isEmpty() && open + connecting < cluster.maxConnectionsPerEndpoint() && !draining
+                && resources.tryAcquireConnection()) {
+            resources.pending().release();
             connect(pending.poll());
         }
     }

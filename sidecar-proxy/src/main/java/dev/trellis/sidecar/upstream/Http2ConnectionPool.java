@@ -1,6 +1,7 @@
 package dev.trellis.sidecar.upstream;
 
 import dev.trellis.sidecar.cluster.Host;
+import dev.trellis.sidecar.cluster.ResourceManager;
 import dev.trellis.sidecar.config.ClusterConfig;
 import dev.trellis.sidecar.error.ResponseFlag;
 import io.netty.channel.Channel;
@@ -35,6 +36,7 @@ final class Http2ConnectionPool implements ConnectionPool {
     private final Host host;
     private final ClusterConfig cluster;
     private final SslContext ssl;
+    private final ResourceManager resources;
     private final List<Conn> conns = new ArrayList<>();
     private boolean draining;
 
@@ -78,7 +80,8 @@ final class Http2ConnectionPool implements ConnectionPool {
         }
     }
 
-    Http2ConnectionPool(EventLoop loop, Host host, ClusterConfig cluster, SslContext ssl) {
+    Http2ConnectionPool(EventLoop loop, Host host, ClusterConfig cluster, SslContext ssl, ResourceManager resources) {
+        this.resources = resources;
         this.loop = loop;
         this.host = host;
         this.cluster = cluster;
@@ -100,8 +103,10 @@ final class Http2ConnectionPool implements ConnectionPool {
                 return;
             }
         }
-        if (conns.size() >= cluster.maxConnectionsPerEndpoint()) {
-            callback.onFailure(ResponseFlag.UO, "upstream connection pool overflow");
+        if (conns.size() >= cluster.maxConnectionsPerEndpoint() || !resources.tryAcquireConnection()) {
+            callback.onFailure(ResponseFlag.UO, "upstream overflow: cluster '" + cluster.name() + "' has "
+                    + resources.connections().open() + " connections (max_connections "
+                    + resources.config().maxConnections() + ")");
             return;
         }
         Conn c = new Conn();
@@ -116,6 +121,7 @@ final class Http2ConnectionPool implements ConnectionPool {
         }, p);
         p.addListener(f -> {
             if (!f.isSuccess()) {
+                resources.connections().release();
                 conns.remove(c);
                 String why = "upstream connect error: " + UpstreamConnector.describe(f.cause());
                 Waiter x;
@@ -125,6 +131,7 @@ final class Http2ConnectionPool implements ConnectionPool {
                 return;
             }
             c.channel.closeFuture().addListener(cf -> {
+                resources.connections().release();
                 conns.remove(c);
                 Waiter x;
                 while ((x = c.waiting.poll()) != null) {
