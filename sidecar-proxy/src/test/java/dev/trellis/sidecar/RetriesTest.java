@@ -80,7 +80,7 @@ class RetriesTest {
             assertThat(get(p).statusCode()).isEqualTo(503);
             assertThat(b.requests.get()).isEqualTo(3);
             org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5))
-                    .untilAsserted(() -> assertThat(metrics(p)).contains("code=\"503\",flags=\"URX\""));
+                    .untilAsserted(() -> assertThat(metrics(p)).contains("response_code=\"503\",response_flags=\"URX\""));
         }
     }
 
@@ -218,23 +218,25 @@ class RetriesTest {
         String budget = "'circuit_breakers': {'thresholds': [{'retry_budget': {'budget_percent': {'value': 100}, 'min_retry_concurrency': 16}}]}";
         try (Proxy p = proxy(policy, budget, a.port(), b.port(), c.port())) {
             AtomicInteger done = new AtomicInteger();
-            List<Future<Integer>> fs = new ArrayList<>();
+            List<Future<String>> fs = new ArrayList<>();
             for (int i = 0; i < 600; i++) {
                 fs.add(pool.submit(() -> {
-                    int s = get(p).statusCode();
+                    HttpResponse<String> r = get(p);
                     done.incrementAndGet();
-                    return s;
+                    return r.statusCode() + " " + r.headers().firstValue("x-trellis-response-flags").orElse("") + " " + r.body();
                 }));
             }
             while (done.get() < 200) {
                 Thread.onSpinWait();
             }
             a.kill();
-            int failed = 0;
-            for (Future<Integer> f : fs) {
-                failed += f.get() == 200 ? 0 : 1;
+            List<String> failed = new ArrayList<>();
+            for (Future<String> f : fs) {
+                if (!f.get().startsWith("200")) {
+                    failed.add(f.get());
+                }
             }
-            assertThat(failed).isZero();
+            assertThat(failed).isEmpty();
             assertThat(b.requests.get() + c.requests.get()).isGreaterThan(400);
         }
     }

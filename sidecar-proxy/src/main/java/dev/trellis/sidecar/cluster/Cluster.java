@@ -21,6 +21,7 @@ public final class Cluster {
     private final Map<EventLoop, Map<Host, ConnectionPool>> pools = new ConcurrentHashMap<>();
     private volatile HostSet hostSet;
     private final ResourceManager resources;
+    private final OutlierDetector outlier;
     private final ResourceManager highPriorityResources;
     private final java.util.concurrent.atomic.LongAdder retries = new java.util.concurrent.atomic.LongAdder();
     private final java.util.concurrent.atomic.LongAdder retryOverflows = new java.util.concurrent.atomic.LongAdder();
@@ -35,6 +36,8 @@ public final class Cluster {
         this.config = config;
         this.ssl = config.tls().map(t -> SslContexts.client(t, config.protocol() == ClusterConfig.UpstreamProtocol.HTTP2,
                 config.name(), mesh)).orElse(null);
+        this.outlier = config.outlierDetection().map(od -> new OutlierDetector(od, System::nanoTime,
+                () -> java.util.concurrent.ThreadLocalRandom.current().nextInt(100), this::hosts)).orElse(null);
         this.resources = new ResourceManager(config.circuitBreakers());
         this.highPriorityResources = new ResourceManager(config.highPriorityCircuitBreakers());
         setHosts(hosts);
@@ -45,16 +48,30 @@ public final class Cluster {
         return highPriority ? highPriorityResources : resources;
     }
 
+    /** The outlier detector, or null when the cluster has none. */
+    public OutlierDetector outlierDetector() {
+        return outlier;
+    }
+
     /** An upstream answered with {@code status} (outlier detection input). */
     public void reportResponse(Host host, int status) {
+        if (outlier != null) {
+            outlier.onResponse(host, status);
+        }
     }
 
     /** A connection to the host opened. */
     public void reportConnectSuccess(Host host) {
+        if (outlier != null) {
+            outlier.onLocalSuccess(host);
+        }
     }
 
     /** A connect failure, timeout or reset of an attempt to {@code host}. */
     public void reportLocalFailure(Host host, LocalFailure failure) {
+        if (outlier != null) {
+            outlier.onLocalFailure(host, failure);
+        }
     }
 
     public void countRetry() { retries.increment(); }
@@ -141,8 +158,28 @@ public final class Cluster {
         return host.connections().get();
     }
 
+    private final java.util.List<java.util.concurrent.ScheduledFuture<?>> timers = new java.util.ArrayList<>();
+
+    /** Starts outlier detection's interval and active health checks (on a background executor, never an event loop). */
+    synchronized void startTimers(java.util.concurrent.ScheduledExecutorService exec) {
+        if (outlier != null) {
+            long ms = Math.max(1, outlier.config().interval().toMillis());
+            timers.add(exec.scheduleWithFixedDelay(() -> {
+                try {
+                    outlier.onInterval();
+                } catch (RuntimeException e) {
+                    org.slf4j.LoggerFactory.getLogger(Cluster.class).warn("cluster '{}': outlier detection failed", name(), e);
+                }
+            }, ms, ms, java.util.concurrent.TimeUnit.MILLISECONDS));
+        }
+    }
+
     /** Lets in-flight streams finish and closes idle connections; the cluster takes no new pools after. */
     void drain() {
+        synchronized (this) {
+            timers.forEach(t -> t.cancel(false));
+            timers.clear();
+        }
         pools.forEach((loop, byHost) -> loop.execute(() -> byHost.values().forEach(ConnectionPool::drain)));
     }
 }

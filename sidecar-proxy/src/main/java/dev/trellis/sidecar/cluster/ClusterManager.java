@@ -135,6 +135,9 @@ public final class ClusterManager {
         }
         clusters = p.next;
         p.endpointUpdates.forEach(Runnable::run);
+        for (Cluster c : p.fresh) {
+            c.startTimers(dns);
+        }
         for (Cluster r : retired) {
             ScheduledFuture<?> f = refreshers.remove(r.name());
             if (f != null) {

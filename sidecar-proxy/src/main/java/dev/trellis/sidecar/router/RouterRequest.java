@@ -83,7 +83,8 @@ final class RouterRequest implements RequestSink {
         this.buffering = retry != null && !endStream;
         long t = route.timeout().toNanos();
         long grpc = GrpcTimeout.parse(headers.get(GrpcTimeout.HEADER));
-        this.propagateGrpcTimeout = grpc > 0 || (t > 0 && stream.info().grpc());
+        // only a caller's own deadline is passed on (made smaller by the route timeout), as Envoy does
+        this.propagateGrpcTimeout = grpc > 0;
         if (grpc > 0) {
             t = t == 0 ? grpc : Math.min(t, grpc);
         }

@@ -4,6 +4,8 @@ import dev.trellis.sidecar.config.CircuitBreakerConfig;
 import dev.trellis.sidecar.config.ConfigException;
 import io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.cluster.v3.OutlierDetection;
+import dev.trellis.sidecar.config.OutlierDetectionConfig;
 import java.util.Optional;
 
 /** A cluster's {@code circuit_breakers}, {@code outlier_detection} and {@code health_checks}. */
@@ -60,5 +62,61 @@ final class ClusterResilienceTranslator {
                     budget);
         }
         return out;
+    }
+
+    /** {@code outlier_detection} with Envoy's defaults for absent fields. */
+    static Optional<OutlierDetectionConfig> outlierDetection(Cluster c, String cp) {
+        if (!c.hasOutlierDetection()) {
+            return Optional.empty();
+        }
+        OutlierDetection o = c.getOutlierDetection();
+        String p = cp + ".outlier_detection";
+        Fields.allowOnly(o, p, "consecutive_5xx", "consecutive_gateway_failure", "consecutive_local_origin_failure",
+                "enforcing_consecutive_5xx", "enforcing_consecutive_gateway_failure",
+                "enforcing_consecutive_local_origin_failure", "split_external_local_origin_errors", "interval",
+                "base_ejection_time", "max_ejection_time", "max_ejection_percent", "success_rate_minimum_hosts",
+                "success_rate_request_volume", "success_rate_stdev_factor", "enforcing_success_rate",
+                "enforcing_local_origin_success_rate", "failure_percentage_threshold",
+                "failure_percentage_minimum_hosts", "failure_percentage_request_volume", "enforcing_failure_percentage",
+                "enforcing_failure_percentage_local_origin");
+        OutlierDetectionConfig d = OutlierDetectionConfig.DEFAULT;
+        try {
+            return Optional.of(new OutlierDetectionConfig(
+                    u(o.hasConsecutive5Xx(), o.getConsecutive5Xx(), d.consecutive5xx()),
+                    u(o.hasConsecutiveGatewayFailure(), o.getConsecutiveGatewayFailure(), d.consecutiveGatewayFailure()),
+                    u(o.hasConsecutiveLocalOriginFailure(), o.getConsecutiveLocalOriginFailure(), d.consecutiveLocalOriginFailure()),
+                    u(o.hasEnforcingConsecutive5Xx(), o.getEnforcingConsecutive5Xx(), d.enforcingConsecutive5xx()),
+                    u(o.hasEnforcingConsecutiveGatewayFailure(), o.getEnforcingConsecutiveGatewayFailure(),
+                            d.enforcingConsecutiveGatewayFailure()),
+                    u(o.hasEnforcingConsecutiveLocalOriginFailure(), o.getEnforcingConsecutiveLocalOriginFailure(),
+                            d.enforcingConsecutiveLocalOriginFailure()),
+                    o.getSplitExternalLocalOriginErrors(),
+                    o.hasInterval() ? Fields.duration(o.getInterval()) : d.interval(),
+                    o.hasBaseEjectionTime() ? Fields.duration(o.getBaseEjectionTime()) : d.baseEjectionTime(),
+                    o.hasMaxEjectionTime() ? Fields.duration(o.getMaxEjectionTime())
+                            : max(d.maxEjectionTime(), o.hasBaseEjectionTime() ? Fields.duration(o.getBaseEjectionTime()) : d.baseEjectionTime()),
+                    u(o.hasMaxEjectionPercent(), o.getMaxEjectionPercent(), d.maxEjectionPercent()),
+                    u(o.hasSuccessRateMinimumHosts(), o.getSuccessRateMinimumHosts(), d.successRateMinimumHosts()),
+                    u(o.hasSuccessRateRequestVolume(), o.getSuccessRateRequestVolume(), d.successRateRequestVolume()),
+                    o.hasSuccessRateStdevFactor() ? o.getSuccessRateStdevFactor().getValue() / 1000.0 : d.successRateStdevFactor(),
+                    u(o.hasEnforcingSuccessRate(), o.getEnforcingSuccessRate(), d.enforcingSuccessRate()),
+                    u(o.hasEnforcingLocalOriginSuccessRate(), o.getEnforcingLocalOriginSuccessRate(), d.enforcingLocalOriginSuccessRate()),
+                    u(o.hasFailurePercentageThreshold(), o.getFailurePercentageThreshold(), d.failurePercentageThreshold()),
+                    u(o.hasFailurePercentageMinimumHosts(), o.getFailurePercentageMinimumHosts(), d.failurePercentageMinimumHosts()),
+                    u(o.hasFailurePercentageRequestVolume(), o.getFailurePercentageRequestVolume(), d.failurePercentageRequestVolume()),
+                    u(o.hasEnforcingFailurePercentage(), o.getEnforcingFailurePercentage(), d.enforcingFailurePercentage()),
+                    u(o.hasEnforcingFailurePercentageLocalOrigin(), o.getEnforcingFailurePercentageLocalOrigin(),
+                            d.enforcingFailurePercentageLocalOrigin())));
+        } catch (ConfigException e) {
+            throw new ConfigException(cp + "." + e.getMessage(), e);
+        }
+    }
+
+    private static int u(boolean has, com.google.protobuf.UInt32Value v, int d) {
+        return has ? v.getValue() : d;
+    }
+
+    private static java.time.Duration max(java.time.Duration a, java.time.Duration b) {
+        return a.compareTo(b) >= 0 ? a : b;
     }
 }
