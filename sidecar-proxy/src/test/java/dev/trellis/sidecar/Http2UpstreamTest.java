@@ -118,7 +118,13 @@ class Http2UpstreamTest {
 
     @Test
     void aGrpcCallCancelledByTheUpstreamAfterItsDeadlineIsDeadlineExceeded() throws Exception {
-        HttpResponse<String> expired = grpcCall("1n");
+        // the proxy honours grpc-timeout itself: a call whose deadline ran out ends as DEADLINE_EXCEEDED
+        // whether the proxy's timer or the upstream's cancel comes first
+        URI uri = URI.create("http://127.0.0.1:" + sidecar.listenerAddress("main").getPort() + "/hold/grpc");
+        HttpResponse<String> expired = client.send(HttpRequest.newBuilder(uri)
+                .header("content-type", "application/grpc").header("grpc-timeout", "1n")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(new byte[5])).build(), HttpResponse.BodyHandlers.ofString());
+        backend.resetHeld();
         assertThat(expired.headers().firstValue("grpc-status")).contains("4");
         assertThat(expired.headers().firstValue("x-trellis-response-flags")).contains("UT");
 

@@ -215,7 +215,7 @@ class RetriesTest {
         String policy = retry("'retry_on': 'connect-failure,reset', 'num_retries': 3, 'retry_host_predicate': ["
                 + "{'name': 'envoy.retry_host_predicates.previous_hosts', 'typed_config': {"
                 + "'@type': 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate'}}]");
-        String budget = "'circuit_breakers': {'thresholds': [{'retry_budget': {'budget_percent': {'value': 100}, 'min_retry_concurrency': 16}}]}";
+        String budget = "'circuit_breakers': {'thresholds': [{'retry_budget': {'budget_percent': {'value': 100}, 'min_retry_concurrency': 100}}]}";
         try (Proxy p = proxy(policy, budget, a.port(), b.port(), c.port())) {
             AtomicInteger done = new AtomicInteger();
             List<Future<String>> fs = new ArrayList<>();

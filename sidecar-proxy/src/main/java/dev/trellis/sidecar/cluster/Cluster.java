@@ -172,6 +172,19 @@ public final class Cluster {
                 }
             }, ms, ms, java.util.concurrent.TimeUnit.MILLISECONDS));
         }
+        for (var hc : config.healthChecks()) {
+            HealthChecker checker = new HealthChecker(this, hc, ssl,
+                    b -> java.util.concurrent.ThreadLocalRandom.current().nextLong(b));
+            checkers.add(checker);
+            checker.start();
+        }
+    }
+
+    private final java.util.List<HealthChecker> checkers = new java.util.ArrayList<>();
+
+    /** Active health checkers (empty without {@code health_checks}). */
+    public java.util.List<HealthChecker> healthCheckers() {
+        return checkers;
     }
 
     /** Lets in-flight streams finish and closes idle connections; the cluster takes no new pools after. */
@@ -179,6 +192,7 @@ public final class Cluster {
         synchronized (this) {
             timers.forEach(t -> t.cancel(false));
             timers.clear();
+            checkers.forEach(HealthChecker::stop);
         }
         pools.forEach((loop, byHost) -> loop.execute(() -> byHost.values().forEach(ConnectionPool::drain)));
     }

@@ -61,9 +61,13 @@ class BootstrapLoaderTest {
 
     @Test
     void unsupportedFieldIsRefusedWithItsPath() {
-        String b = simple("", j("'health_checks': [{'timeout': '1s', 'interval': '1s', 'tcp_health_check': {}}]"));
+        String b = simple("", j("'upstream_connection_options': {'tcp_keepalive': {}}"));
         assertThatThrownBy(() -> parse(b)).isInstanceOf(ConfigException.class)
-                .hasMessageContaining("static_resources.clusters[0].health_checks: not supported");
+                .hasMessageContaining("static_resources.clusters[0].upstream_connection_options: not supported");
+        String hc = simple("", j("'health_checks': [{'timeout': '1s', 'interval': '1s', 'unhealthy_threshold': 1, "
+                + "'healthy_threshold': 1, 'tcp_health_check': {'send': {'text': '00'}}}]"));
+        assertThatThrownBy(() -> parse(hc)).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("static_resources.clusters[0] (cluster 'app').health_checks[0].tcp_health_check.send: not supported");
     }
 
     @Test

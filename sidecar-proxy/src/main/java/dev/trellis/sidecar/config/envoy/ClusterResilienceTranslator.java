@@ -4,6 +4,8 @@ import dev.trellis.sidecar.config.CircuitBreakerConfig;
 import dev.trellis.sidecar.config.ConfigException;
 import io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.HealthCheck;
+import dev.trellis.sidecar.config.HealthCheckConfig;
 import io.envoyproxy.envoy.config.cluster.v3.OutlierDetection;
 import dev.trellis.sidecar.config.OutlierDetectionConfig;
 import java.util.Optional;
@@ -118,5 +120,74 @@ final class ClusterResilienceTranslator {
 
     private static java.time.Duration max(java.time.Duration a, java.time.Duration b) {
         return a.compareTo(b) >= 0 ? a : b;
+    }
+
+    /** {@code health_checks}: one HTTP, TCP or gRPC check. */
+    static java.util.List<HealthCheckConfig> healthChecks(Cluster c, String cp) {
+        if (c.getHealthChecksCount() == 0) {
+            return java.util.List.of();
+        }
+        if (c.getHealthChecksCount() > 1) {
+            throw Fields.invalid(cp + ".health_checks", c.getHealthChecksCount() + " entries", "at most one");
+        }
+        HealthCheck h = c.getHealthChecks(0);
+        String p = cp + ".health_checks[0]";
+        Fields.allowOnly(h, p, "timeout", "interval", "interval_jitter", "interval_jitter_percent",
+                "unhealthy_threshold", "healthy_threshold", "http_health_check", "tcp_health_check", "grpc_health_check");
+        if (!h.hasTimeout() || !h.hasInterval() || !h.hasUnhealthyThreshold() || !h.hasHealthyThreshold()) {
+            throw new ConfigException(p + ": timeout, interval, unhealthy_threshold and healthy_threshold are required");
+        }
+        HealthCheckConfig.Kind kind;
+        String path = "";
+        Optional<String> host = Optional.empty();
+        java.util.List<HealthCheckConfig.StatusRange> expected = new java.util.ArrayList<>();
+        String service = "";
+        switch (h.getHealthCheckerCase()) {
+            case HTTP_HEALTH_CHECK -> {
+                kind = HealthCheckConfig.Kind.HTTP;
+                var http = h.getHttpHealthCheck();
+                String hp = p + ".http_health_check";
+                Fields.allowOnly(http, hp, "host", "path", "expected_statuses", "codec_client_type");
+                if (http.getCodecClientType() != io.envoyproxy.envoy.type.v3.CodecClientType.HTTP1) {
+                    throw Fields.invalid(hp + ".codec_client_type", http.getCodecClientType(), "HTTP1");
+                }
+                if (!http.getPath().startsWith("/")) {
+                    throw Fields.invalid(hp + ".path", "'" + http.getPath() + "'", "a path starting with /");
+                }
+                path = http.getPath();
+                host = http.getHost().isEmpty() ? Optional.empty() : Optional.of(http.getHost());
+                for (int i = 0; i < http.getExpectedStatusesCount(); i++) {
+                    var r = http.getExpectedStatuses(i);
+                    if (r.getStart() < 100 || r.getEnd() > 600 || r.getStart() >= r.getEnd()) {
+                        throw Fields.invalid(hp + ".expected_statuses[" + i + "]", "[" + r.getStart() + ", " + r.getEnd() + ")",
+                                "a range within [100, 600) with start < end");
+                    }
+                    expected.add(new HealthCheckConfig.StatusRange((int) r.getStart(), (int) r.getEnd()));
+                }
+                if (expected.isEmpty()) {
+                    expected.add(new HealthCheckConfig.StatusRange(200, 201));
+                }
+            }
+            case TCP_HEALTH_CHECK -> {
+                kind = HealthCheckConfig.Kind.TCP;
+                Fields.allowOnly(h.getTcpHealthCheck(), p + ".tcp_health_check");
+            }
+            case GRPC_HEALTH_CHECK -> {
+                kind = HealthCheckConfig.Kind.GRPC;
+                var g = h.getGrpcHealthCheck();
+                Fields.allowOnly(g, p + ".grpc_health_check", "service_name", "authority");
+                service = g.getServiceName();
+                host = g.getAuthority().isEmpty() ? Optional.empty() : Optional.of(g.getAuthority());
+            }
+            default -> throw new ConfigException(p + ": no checker (expected: http_health_check, tcp_health_check or grpc_health_check)");
+        }
+        try {
+            return java.util.List.of(new HealthCheckConfig(kind, Fields.duration(h.getInterval()), Fields.duration(h.getTimeout()),
+                    h.getUnhealthyThreshold().getValue(), h.getHealthyThreshold().getValue(),
+                    h.hasIntervalJitter() ? Fields.duration(h.getIntervalJitter()) : java.time.Duration.ZERO,
+                    h.getIntervalJitterPercent(), java.time.Duration.ZERO, path, host, expected, service, false));
+        } catch (ConfigException e) {
+            throw new ConfigException(p + ": " + e.getMessage(), e);
+        }
     }
 }

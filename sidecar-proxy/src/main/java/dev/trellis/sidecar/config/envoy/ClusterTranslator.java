@@ -47,7 +47,7 @@ public final class ClusterTranslator {
         Fields.allowOnly(c, path, java.util.stream.Stream.concat(java.util.stream.Stream.of("name", "type",
                 "connect_timeout", "load_assignment", "typed_extension_protocol_options",
                 "per_connection_buffer_limit_bytes", "transport_socket", "dns_refresh_rate", "alt_stat_name",
-                "circuit_breakers", "outlier_detection"),
+                "circuit_breakers", "outlier_detection", "health_checks"),
                 java.util.Arrays.stream(LbPolicyTranslator.FIELDS)).toArray(String[]::new));
         if (c.getName().isEmpty()) {
             throw new ConfigException(path + ".name: empty (expected: a cluster name)");
@@ -118,6 +118,7 @@ public final class ClusterTranslator {
                 ? Optional.of(Fields.positive(c.getDnsRefreshRate(), cp + ".dns_refresh_rate")) : Optional.empty();
         CircuitBreakerConfig[] cb = ClusterResilienceTranslator.circuitBreakers(c, cp);
         return new ClusterConfig(c.getName(), type, connect, lb, endpoints, protocol, buffer, 1024, dns, tls,
-                cb[0], cb[1], ClusterResilienceTranslator.outlierDetection(c, cp), List.of());
+                cb[0], cb[1], ClusterResilienceTranslator.outlierDetection(c, cp),
+                ClusterResilienceTranslator.healthChecks(c, cp));
     }
 }

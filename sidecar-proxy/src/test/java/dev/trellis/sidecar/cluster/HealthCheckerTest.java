@@ -1,0 +1,63 @@
+package dev.trellis.sidecar.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.trellis.sidecar.config.ClusterConfig.Health;
+import dev.trellis.sidecar.config.HealthCheckConfig;
+import dev.trellis.sidecar.config.LbConfig;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+class HealthCheckerTest {
+    static HealthCheckConfig cfg(Duration jitter, int jitterPercent) {
+        return new HealthCheckConfig(HealthCheckConfig.Kind.HTTP, Duration.ofSeconds(10), Duration.ofSeconds(1), 3, 2,
+                jitter, jitterPercent, Duration.ZERO, "/healthz", Optional.empty(),
+                List.of(new HealthCheckConfig.StatusRange(200, 201)), "", false);
+    }
+
+    final Host host = new Host(new InetSocketAddress("127.0.0.1", 1), "h", 1, 0, Health.HEALTHY);
+    final Cluster cluster = ClusterManagerAccess.cluster(LbConfig.ROUND_ROBIN, List.of(host));
+
+    @Test
+    void firstResultDecidesThenThresholdsFlipTheState() {
+        HealthChecker hc = new HealthChecker(cluster, cfg(Duration.ZERO, 0), null, b -> 0);
+        HealthChecker.State s = new HealthChecker.State();
+        host.failedActiveHealthCheck(true);
+        hc.record(host, s, true);
+        assertThat(host.healthy()).as("a new host passes with its first success").isTrue();
+        hc.record(host, s, false);
+        hc.record(host, s, false);
+        assertThat(host.healthy()).isTrue();
+        hc.record(host, s, false);
+        assertThat(host.healthy()).as("three failures in a row").isFalse();
+        assertThat(host.failedActiveHealthCheck()).isTrue();
+        hc.record(host, s, true);
+        assertThat(host.healthy()).isFalse();
+        hc.record(host, s, false);
+        hc.record(host, s, true);
+        assertThat(host.healthy()).as("successes must be consecutive").isFalse();
+        hc.record(host, s, true);
+        assertThat(host.healthy()).isTrue();
+    }
+
+    @Test
+    void aNewHostFailingItsFirstCheckStaysFailing() {
+        HealthChecker hc = new HealthChecker(cluster, cfg(Duration.ZERO, 0), null, b -> 0);
+        host.failedActiveHealthCheck(true);
+        hc.record(host, new HealthChecker.State(), false);
+        assertThat(host.healthy()).isFalse();
+    }
+
+    @Test
+    void roundsWaitTheIntervalPlusBothJitters() {
+        assertThat(new HealthChecker(cluster, cfg(Duration.ZERO, 0), null, b -> b - 1).nextDelayNanos())
+                .isEqualTo(Duration.ofSeconds(10).toNanos());
+        HealthChecker max = new HealthChecker(cluster, cfg(Duration.ofSeconds(1), 20), null, b -> b - 1);
+        assertThat(max.nextDelayNanos()).isEqualTo(Duration.ofSeconds(13).toNanos() - 2);
+        HealthChecker min = new HealthChecker(cluster, cfg(Duration.ofSeconds(1), 20), null, b -> 0);
+        assertThat(min.nextDelayNanos()).isEqualTo(Duration.ofSeconds(10).toNanos());
+    }
+}
