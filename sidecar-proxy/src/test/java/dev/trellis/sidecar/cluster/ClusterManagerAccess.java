@@ -17,6 +17,6 @@ final class ClusterManagerAccess {
                 base.protocol(), base.perConnectionBufferLimitBytes(), base.maxConnectionsPerEndpoint(),
                 base.dnsRefreshRate(), base.tls(), base.circuitBreakers(), base.highPriorityCircuitBreakers(),
                 base.outlierDetection(), base.healthChecks());
-        return new dev.trellis.sidecar.cluster.Cluster(c, hosts);
+        return new dev.trellis.sidecar.cluster.Cluster(c, hosts, null);
     }
 }
