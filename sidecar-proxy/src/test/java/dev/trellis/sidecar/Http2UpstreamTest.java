@@ -124,7 +124,13 @@ class Http2UpstreamTest {
         HttpResponse<String> expired = client.send(HttpRequest.newBuilder(uri)
                 .header("content-type", "application/grpc").header("grpc-timeout", "1n")
                 .POST(HttpRequest.BodyPublishers.ofByteArray(new byte[5])).build(), HttpResponse.BodyHandlers.ofString());
-        backend.resetHeld();
+        // the proxy may have opened the upstream stream before its timer fired: let it settle, then clear it
+        int settled = backend.held();
+        await().pollDelay(Duration.ofMillis(200)).atMost(Duration.ofSeconds(5)).until(() -> backend.held() >= settled);
+        if (backend.held() > 0) {
+            backend.resetHeld();
+            await().atMost(Duration.ofSeconds(5)).until(() -> backend.held() == 0);
+        }
         assertThat(expired.headers().firstValue("grpc-status")).contains("4");
         assertThat(expired.headers().firstValue("x-trellis-response-flags")).contains("UT");
 
