@@ -38,12 +38,6 @@ public final class ClusterTranslator {
     public static ClusterConfig translate(Cluster fromXds, String path, boolean xds) {
         // what xDS adds to a bootstrap's cluster: EDS (checked below) and metadata (changes nothing here)
         Cluster c = xds ? fromXds.toBuilder().clearEdsClusterConfig().clearMetadata().build() : fromXds;
-        if (xds && c.hasCircuitBreakers()) {
-            // the control plane always sends thresholds; until the sidecar enforces them they are
-            // checked and reported, not refused (see XdsCircuitBreakers)
-            XdsCircuitBreakers.check(c.getCircuitBreakers(), path + " (cluster '" + c.getName() + "').circuit_breakers");
-            c = c.toBuilder().clearCircuitBreakers().build();
-        }
         Fields.allowOnly(c, path, java.util.stream.Stream.concat(java.util.stream.Stream.of("name", "type",
                 "connect_timeout", "load_assignment", "typed_extension_protocol_options",
                 "per_connection_buffer_limit_bytes", "transport_socket", "dns_refresh_rate", "alt_stat_name",
