@@ -196,7 +196,8 @@ public final class MeshSidecar implements AutoCloseable {
         }
         Sidecar sidecar;
         try {
-            sidecar = Sidecar.start(holder::get, o.ioThreads(), identity);
+            // admin only: /ready must say 503 until the gate below is in place
+            sidecar = Sidecar.create(holder::get, o.ioThreads(), identity);
         } catch (RuntimeException | InterruptedException e) {
             if (identity != null) identity.close();
             executor.shutdownNow();
@@ -208,6 +209,12 @@ public final class MeshSidecar implements AutoCloseable {
         ManagedChannel channel = identity == null ? ControlPlaneChannel.open(o.controlPlane())
                 : ControlPlaneChannel.open(o.controlPlane(), identity.channelCredentials());
         MeshSidecar m = new MeshSidecar(o, sidecar, holder, channel, executor, identity);
+        try {
+            sidecar.listen();
+        } catch (RuntimeException | InterruptedException e) {
+            m.abort();
+            throw e;
+        }
         m.registration.registered().whenComplete((reg, e) -> {
             if (e != null) {
                 log.error("{}", e.getMessage());
