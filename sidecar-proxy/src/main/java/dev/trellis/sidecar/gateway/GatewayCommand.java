@@ -3,6 +3,7 @@ package dev.trellis.sidecar.gateway;
 import dev.trellis.common.cli.Cli;
 import dev.trellis.common.cli.HostPort;
 import dev.trellis.sidecar.config.ConfigException;
+import dev.trellis.sidecar.identity.IdentityOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -35,6 +36,10 @@ public final class GatewayCommand implements Callable<Integer> {
 
     @Option(names = "--ca-file", paramLabel = "FILE", description = "The mesh CA bundle: trust for the control plane and the mesh.")
     Path caFile;
+
+    @Option(names = "--namespace", paramLabel = "NS",
+            description = "The mesh namespace of the gateway's SPIFFE ID (MeshConfig namespace; default: ${DEFAULT-VALUE}).")
+    String namespace = "default";
 
     @Option(names = "--listen", paramLabel = "PORT", converter = Cli.PortConverter.class, description = "HTTPS port (default: the policy's port; 0 picks one).")
     Integer listen;
@@ -80,7 +85,8 @@ public final class GatewayCommand implements Callable<Integer> {
         }
         MeshGateway g;
         try {
-            g = MeshGateway.start(o);
+            // the gateway is workload NAME of the mesh: TLS to the control plane, mTLS to services
+            g = MeshGateway.start(o, new IdentityOptions(caFile, tokenFile, namespace));
         } catch (ConfigException e) {
             err.println("trellis gateway: " + e.getMessage());
             return 1;

@@ -7,7 +7,9 @@ import dev.trellis.sidecar.config.SidecarConfig;
 import dev.trellis.sidecar.config.SocketAddr;
 import dev.trellis.sidecar.xds.AdsClient;
 import dev.trellis.sidecar.xds.Backoff;
-import dev.trellis.sidecar.xds.ControlPlaneChannel;
+import dev.trellis.sidecar.identity.IdentityOptions;
+import dev.trellis.sidecar.identity.WorkloadIdentity;
+import dev.trellis.sidecar.xds.ProxyRuntime;
 import dev.trellis.sidecar.xds.Scheduler;
 import dev.trellis.sidecar.xds.XdsConfigTranslator;
 import dev.trellis.sidecar.xds.XdsResources;
@@ -28,7 +30,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -41,7 +42,10 @@ import org.slf4j.LoggerFactory;
  * The ingress gateway ({@code trellis gateway --name NAME ...}): a sidecar whose listeners, routes
  * and clusters come over ADS as node {@code gateway~NAME~<instance>}, compiled by the control plane
  * from the {@code Gateway} policy NAME. Local flags replace the listeners' ports and certificate
- * files; the certificate files are watched and reloaded when they change.
+ * files; the certificate files are watched and reloaded when they change. With its identity flags
+ * the gateway is workload {@code NAME} of the mesh: it talks TLS to the control plane, gets its
+ * certificate with the join token first (subscribing only then, ready only while it holds a valid
+ * one) and calls mesh services over mTLS as {@code spiffe://<td>/ns/<ns>/sa/NAME}.
  */
 public final class MeshGateway implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(MeshGateway.class);
@@ -92,41 +96,62 @@ public final class MeshGateway implements AutoCloseable {
     private final ScheduledExecutorService executor;
     private final AtomicReference<SidecarConfig> latest;
     private final AdsClient ads;
+    private final WorkloadIdentity identity;
     private volatile boolean configApplied;
     private volatile boolean closed;
 
-    private MeshGateway(Options o, Sidecar sidecar, AtomicReference<SidecarConfig> latest, ManagedChannel channel,
-                        ScheduledExecutorService executor) {
+    private MeshGateway(Options o, ProxyRuntime rt, AtomicReference<SidecarConfig> latest) {
         this.options = o;
-        this.sidecar = sidecar;
+        this.sidecar = rt.sidecar();
         this.latest = latest;
-        this.channel = channel;
-        this.executor = executor;
+        this.channel = rt.channel();
+        this.executor = rt.executor();
+        this.identity = rt.identity();
         Node node = Node.newBuilder().setId(o.nodeId()).setCluster(o.name()).setUserAgentName("trellis-gateway").build();
         XdsConfigTranslator.Local local = new XdsConfigTranslator.Local(
                 new SidecarConfig.NodeInfo(o.nodeId(), o.name(), Map.of()),
                 Optional.of(new SocketAddr("127.0.0.1", o.adminPort())), Map.of());
         this.ads = new AdsClient(channel, node, (candidate, type) -> apply(candidate, local), Scheduler.of(executor),
                 Backoff.defaults(), o.restartSettle());
-        sidecar.readinessGate(() -> configApplied && !closed);
+        sidecar.readinessGate(() -> configApplied && !closed && rt.identityReady());
     }
 
-    /** Binds the admin server and subscribes in the background (the control plane need not be up yet). */
+    /**
+     * Without a mesh identity: plaintext to the control plane, no mTLS to services (a control plane
+     * started without TLS, in tests). Binds the admin server and subscribes in the background.
+     */
     public static MeshGateway start(Options o) throws InterruptedException {
+        return start(o, null);
+    }
+
+    /**
+     * Binds the admin server; with {@code id} ({@code --ca-file}, {@code --token-file}) fetches the
+     * workload certificate of service {@code NAME} and subscribes once it is there, without it
+     * subscribes right away (the control plane need not be up yet). Bad files: {@link ConfigException}.
+     */
+    public static MeshGateway start(Options o, IdentityOptions id) throws InterruptedException {
         SidecarConfig boot = new SidecarConfig(new SidecarConfig.NodeInfo(o.nodeId(), o.name(), Map.of()),
                 Optional.of(new SocketAddr("127.0.0.1", o.adminPort())), List.of(), Map.of());
         AtomicReference<SidecarConfig> holder = new AtomicReference<>(boot);
-        Sidecar sidecar = Sidecar.start(holder::get, o.ioThreads());
-        sidecar.watchCertificates(o.certificateCheck());
-        ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "trellis-xds");
-            t.setDaemon(true);
-            return t;
-        });
-        ManagedChannel channel = ControlPlaneChannel.open(o.controlPlane());
-        MeshGateway g = new MeshGateway(o, sidecar, holder, channel, executor);
-        g.ads.start();
-        log.info("gateway {} ({}), control plane {}, admin on {}", o.name(), o.nodeId(), o.controlPlane(), sidecar.adminAddress());
+        ProxyRuntime rt = ProxyRuntime.start(holder::get, o.ioThreads(), o.controlPlane(), id, o.name(), o.nodeId());
+        rt.sidecar().watchCertificates(o.certificateCheck());
+        MeshGateway g = new MeshGateway(o, rt, holder);
+        try {
+            g.sidecar.listen();
+        } catch (RuntimeException | InterruptedException e) {
+            g.close();
+            throw e;
+        }
+        if (g.identity != null) {
+            g.identity.start();
+            // the outbound clusters' mTLS needs the certificate: subscribe once it is there
+            g.identity.firstCertificate().thenRun(() -> g.executor.execute(() -> {
+                if (!g.closed) g.ads.start();
+            }));
+        } else {
+            g.ads.start();
+        }
+        log.info("gateway {} ({}), control plane {}, admin on {}", o.name(), o.nodeId(), o.controlPlane(), g.sidecar.adminAddress());
         return g;
     }
 
@@ -215,6 +240,9 @@ public final class MeshGateway implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         channel.shutdownNow();
+        if (identity != null) {
+            identity.close();
+        }
         sidecar.close();
     }
 }

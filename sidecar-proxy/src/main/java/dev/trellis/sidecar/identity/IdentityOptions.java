@@ -1,10 +1,11 @@
 package dev.trellis.sidecar.identity;
 
+import dev.trellis.common.cli.HostPort;
 import java.nio.file.Path;
 import java.util.concurrent.ScheduledExecutorService;
 
 /**
- * The identity flags of a sidecar in flags mode.
+ * The identity flags of a sidecar in flags mode or a gateway.
  *
  * @param caFile {@code --ca-file}: the mesh bundle (null: the local control plane's default)
  * @param tokenFile {@code --token-file}: the join token for the first certificate (null: none)
@@ -15,13 +16,15 @@ public record IdentityOptions(Path caFile, Path tokenFile, String namespace) {
         if (namespace == null || namespace.isBlank()) namespace = "default";
     }
 
-    /** The workload identity these flags describe, not started; bad files are named in the exception. */
-    public WorkloadIdentity build(String controlPlaneHost, int controlPlanePort, String service, String instanceId,
-                                  ScheduledExecutorService scheduler) {
-        return WorkloadIdentity.builder(controlPlaneHost + ":" + controlPlanePort, IdentityFiles.bundle(caFile), service)
+    /**
+     * The workload identity these flags describe for {@code service} (xDS node id {@code node}), not
+     * started; bad files are named in the exception.
+     */
+    public WorkloadIdentity build(HostPort controlPlane, String service, String node, ScheduledExecutorService scheduler) {
+        return WorkloadIdentity.builder(controlPlane.host() + ":" + controlPlane.port(), IdentityFiles.bundle(caFile), service)
                 .namespace(namespace)
                 .token(IdentityFiles.token(tokenFile).orElse(null))
-                .node("sidecar~" + service + "~" + instanceId)
+                .node(node)
                 .scheduler(scheduler)
                 .build();
     }

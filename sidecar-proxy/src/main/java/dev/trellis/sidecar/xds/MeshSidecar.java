@@ -28,7 +28,6 @@ import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -181,33 +180,12 @@ public final class MeshSidecar implements AutoCloseable {
                 Optional.of(new SocketAddr("127.0.0.1", o.adminPort())), List.of(), Map.of());
         AtomicReference<SidecarConfig> holder = new AtomicReference<>(boot);
         // POST /reload and SIGHUP re-apply the last config received, there is no file to re-read
-        ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "trellis-xds");
-            t.setDaemon(true);
-            return t;
-        });
-        WorkloadIdentity identity;
-        try {
-            identity = id == null ? null
-                    : id.build(o.controlPlane().host(), o.controlPlane().port(), o.service(), o.instanceId(), executor);
-        } catch (IllegalArgumentException e) {
-            executor.shutdownNow();
-            throw new ConfigException(e.getMessage());
-        }
-        Sidecar sidecar;
-        try {
-            // admin only: /ready must say 503 until the gate below is in place
-            sidecar = Sidecar.create(holder::get, o.ioThreads(), identity);
-        } catch (RuntimeException | InterruptedException e) {
-            if (identity != null) identity.close();
-            executor.shutdownNow();
-            throw e;
-        }
-        if (identity != null) {
-            identity.registerMetrics(sidecar.metrics().registry());
-        }
-        ManagedChannel channel = identity == null ? ControlPlaneChannel.open(o.controlPlane())
-                : ControlPlaneChannel.open(o.controlPlane(), identity.channelCredentials());
+        ProxyRuntime rt = ProxyRuntime.start(holder::get, o.ioThreads(), o.controlPlane(), id, o.service(),
+                "sidecar~" + o.service() + "~" + o.instanceId());
+        WorkloadIdentity identity = rt.identity();
+        ScheduledExecutorService executor = rt.executor();
+        Sidecar sidecar = rt.sidecar();
+        ManagedChannel channel = rt.channel();
         MeshSidecar m = new MeshSidecar(o, sidecar, holder, channel, executor, identity);
         try {
             sidecar.listen();
