@@ -253,6 +253,25 @@ class DemoEndToEndTest {
 
     Process edge;
 
+    /** {@code instances} of {@code service} routable in the registry and every proxy SYNCED. */
+    static boolean meshSettled(JsonNode s, String service, int instances) throws Exception {
+        String admin = s.path("controlPlaneAdmin").asText();
+        String auth = "Bearer " + Files.readString(Path.of(s.path("adminTokenFile").asText())).strip();
+        HttpClient plain = client(Optional.empty());
+        JsonNode registry = JSON.readTree(plain.send(HttpRequest.newBuilder(URI.create(admin + "/api/v1/registry"))
+                .header("Authorization", auth).build(), HttpResponse.BodyHandlers.ofString()).body());
+        long routable = 0;
+        for (JsonNode i : registry) {
+            if (service.equals(i.path("service").asText()) && i.path("routable").asBoolean()) routable++;
+        }
+        JsonNode proxies = JSON.readTree(plain.send(HttpRequest.newBuilder(URI.create(admin + "/api/v1/proxies"))
+                .header("Authorization", auth).build(), HttpResponse.BodyHandlers.ofString()).body());
+        for (JsonNode p : proxies) {
+            if (!"SYNCED".equals(p.path("state").asText())) return false;
+        }
+        return routable == instances;
+    }
+
     /** A sidecar registered as service 'edge' whose upstream is user-service; returns its local port for user-service. */
     int startEdgeSidecar(JsonNode s, int base) throws Exception {
         Path folder = Path.of(s.path("dir").asText());
@@ -338,6 +357,10 @@ class DemoEndToEndTest {
                 String ready = "http://127.0.0.1:" + instance.path("sidecarAdmin").asInt() + "/ready";
                 await(instance.path("instance").asText() + " back").atMost(Duration.ofSeconds(120)).ignoreExceptions()
                         .until(() -> send(client(Optional.empty()), "GET", ready, null, null).status() == 200);
+                // as an operator's rolling restart does: the next instance goes only once this one is
+                // routable again and every proxy has ACKed the endpoints that say so
+                await(instance.path("instance").asText() + " routable").atMost(Duration.ofSeconds(60)).ignoreExceptions()
+                        .until(() -> meshSettled(s, "user-service", 2));
                 int before = ok.get();
                 await().atMost(Duration.ofSeconds(30)).until(() -> ok.get() > before + 20);
             }
