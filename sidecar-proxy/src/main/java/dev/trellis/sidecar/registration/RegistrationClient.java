@@ -11,6 +11,7 @@ import dev.trellis.controlplane.api.v1.RegistrationRequest;
 import dev.trellis.controlplane.api.v1.RegistrationResponse;
 import dev.trellis.controlplane.api.v1.RemovalAcknowledged;
 import dev.trellis.sidecar.xds.Backoff;
+import dev.trellis.sidecar.xds.CurrentCallObserver;
 import dev.trellis.sidecar.xds.Scheduler;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
@@ -133,34 +134,8 @@ public final class RegistrationClient implements AutoCloseable {
         retry = null;
         int gen = ++generation;
         channel.resetConnectBackoff();
-        call = stub.register(new StreamObserver<>() {
-            @Override
-            public void onNext(RegistrationResponse r) {
-                scheduler.execute(() -> {
-                    if (gen == generation) {
-                        onResponse(r);
-                    }
-                });
-            }
-
-            @Override
-            public void onError(Throwable t) {
-                scheduler.execute(() -> {
-                    if (gen == generation) {
-                        ended(Status.fromThrowable(t));
-                    }
-                });
-            }
-
-            @Override
-            public void onCompleted() {
-                scheduler.execute(() -> {
-                    if (gen == generation) {
-                        ended(null);
-                    }
-                });
-            }
-        });
+        call = stub.register(new CurrentCallObserver<>(scheduler, () -> generation, gen, this::onResponse,
+                t -> ended(t == null ? null : Status.fromThrowable(t))));
         send(RegistrationRequest.newBuilder().setRegister(instance).build());
     }
 

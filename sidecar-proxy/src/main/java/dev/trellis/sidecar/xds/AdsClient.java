@@ -130,34 +130,8 @@ public final class AdsClient implements AutoCloseable {
         nonces.clear();
         // our backoff decides when to try; don't let the channel's own (up to 2 min) delay it further
         channel.resetConnectBackoff();
-        requests = stub.streamAggregatedResources(new StreamObserver<>() {
-            @Override
-            public void onNext(DiscoveryResponse r) {
-                scheduler.execute(() -> {
-                    if (gen == generation) {
-                        onResponse(r);
-                    }
-                });
-            }
-
-            @Override
-            public void onError(Throwable t) {
-                scheduler.execute(() -> {
-                    if (gen == generation) {
-                        ended(t);
-                    }
-                });
-            }
-
-            @Override
-            public void onCompleted() {
-                scheduler.execute(() -> {
-                    if (gen == generation) {
-                        ended(null);
-                    }
-                });
-            }
-        });
+        requests = stub.streamAggregatedResources(new CurrentCallObserver<>(scheduler, () -> generation, gen,
+                this::onResponse, this::ended));
         // a new stream starts from empty versions: the server answers with everything (resync)
         for (XdsType t : XdsType.values()) {
             if (!t.named() || !names.getOrDefault(t, Set.of()).isEmpty()) {
