@@ -6,7 +6,6 @@ import dev.trellis.sidecar.upstream.ConnectionPool;
 import dev.trellis.sidecar.upstream.ConnectionPools;
 import io.netty.channel.EventLoop;
 import io.netty.handler.ssl.SslContext;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -18,7 +17,10 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class Cluster {
     private volatile ClusterConfig config;
     private final SslContext ssl;
-    private final Map<EventLoop, Map<Host, ConnectionPool>> pools = new ConcurrentHashMap<>();
+    /** Pools per event loop, host and routing priority (as in Envoy, each priority has its own pools and limits). */
+    private final Map<EventLoop, Map<PoolKey, ConnectionPool>> pools = new ConcurrentHashMap<>();
+
+    private record PoolKey(Host host, boolean highPriority) {}
     private volatile HostSet hostSet;
     private final ResourceManager resources;
     private final OutlierDetector outlier;
@@ -105,7 +107,7 @@ public final class Cluster {
         java.util.Set<Host> kept = java.util.Set.copyOf(hosts);
         // pools live on their event loop: retire the ones of hosts that left there
         pools.forEach((loop, byHost) -> loop.execute(() -> byHost.entrySet().removeIf(e -> {
-            if (kept.contains(e.getKey())) {
+            if (kept.contains(e.getKey().host())) {
                 return false;
             }
             e.getValue().drain();
@@ -147,10 +149,38 @@ public final class Cluster {
         return h;
     }
 
-    /** The pool for {@code host} on {@code loop}; call on {@code loop}. */
+    /** The default-priority pool for {@code host} on {@code loop}; call on {@code loop}. */
     public ConnectionPool pool(EventLoop loop, Host host) {
-        return pools.computeIfAbsent(loop, l -> new HashMap<>())
-                .computeIfAbsent(host, h -> ConnectionPools.create(loop, h, config, ssl, resources));
+        return pool(loop, host, false);
+    }
+
+    /**
+     * The pool for {@code host} on {@code loop} whose connections and waiting requests count against
+     * the circuit breakers of the routing priority; call on {@code loop}.
+     */
+    public ConnectionPool pool(EventLoop loop, Host host, boolean highPriority) {
+        return pools.computeIfAbsent(loop, l -> new ConcurrentHashMap<>())
+                .computeIfAbsent(new PoolKey(host, highPriority),
+                        k -> ConnectionPools.create(loop, k.host(), config, ssl, resources(k.highPriority())));
+    }
+
+    /**
+     * Every pool of this cluster now, of both priorities (for gauges: a pool's counters may be read
+     * from any thread).
+     */
+    public java.util.List<ConnectionPool> pools() {
+        java.util.List<ConnectionPool> out = new java.util.ArrayList<>();
+        pools.values().forEach(byKey -> out.addAll(byKey.values()));
+        return out;
+    }
+
+    /** Requests of this cluster waiting for a connection or stream, across its pools. */
+    public int pendingRequests() {
+        int n = 0;
+        for (ConnectionPool p : pools()) {
+            n += p.pendingRequests();
+        }
+        return n;
     }
 
     /** Open upstream connections to {@code host} across event loops. */

@@ -39,7 +39,8 @@ import java.util.function.Consumer;
 import java.util.function.LongUnaryOperator;
 
 /**
- * Active health checking of a cluster's hosts with one {@code health_checks} entry: HTTP (GET
+ * Active health checking of a cluster's hosts with one {@code health_checks} entry (a cluster runs
+ * one checker per entry, and a host must pass every one of them): HTTP (GET
  * {@code path}, healthy when the status is expected), TCP (connects) or gRPC (the
  * {@code grpc.health.v1.Health/Check} call answers SERVING). A host starts as failing until its first
  * check passes (as in Envoy); afterwards {@code unhealthy_threshold} failures in a row mark it
@@ -102,7 +103,7 @@ public final class HealthChecker {
 
     private State state(Host h) {
         return states.computeIfAbsent(h, k -> {
-            k.failedActiveHealthCheck(true);
+            k.failedActiveHealthCheck(this, true);
             return new State();
         });
     }
@@ -145,13 +146,13 @@ public final class HealthChecker {
                 s.failures = 0;
                 s.successes++;
                 if (!s.seen || s.successes >= config.healthyThreshold()) {
-                    h.failedActiveHealthCheck(false);
+                    h.failedActiveHealthCheck(this, false);
                 }
             } else {
                 s.successes = 0;
                 s.failures++;
                 if (!s.seen || s.failures >= config.unhealthyThreshold()) {
-                    h.failedActiveHealthCheck(true);
+                    h.failedActiveHealthCheck(this, true);
                 }
             }
             s.seen = true;

@@ -21,7 +21,8 @@ public final class Host {
     private final LongAdder requests = new LongAdder();
     private final LongAdder connectFailures = new LongAdder();
     private final PeakEwma ewma;
-    private volatile boolean failedActiveHealthCheck;
+    /** The active health checks this host currently fails (it must pass all of them). */
+    private final java.util.Set<Object> failedChecks = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile String ejectedFor;
     private volatile Runnable healthListener = () -> { };
 
@@ -53,18 +54,29 @@ public final class Host {
      */
     public boolean healthy() {
         return health != ClusterConfig.Health.UNHEALTHY && health != ClusterConfig.Health.DRAINING
-                && !failedActiveHealthCheck && ejectedFor == null;
+                && failedChecks.isEmpty() && ejectedFor == null;
     }
 
-    public boolean failedActiveHealthCheck() { return failedActiveHealthCheck; }
+    /** True while at least one active health check fails this host. */
+    public boolean failedActiveHealthCheck() { return !failedChecks.isEmpty(); }
     /** Why the host is ejected (e.g. {@code consecutive_5xx}), or {@code null}. */
     public String ejectedFor() { return ejectedFor; }
     /** Latency estimate for the peak-EWMA balancer. */
     public PeakEwma ewma() { return ewma; }
 
-    void failedActiveHealthCheck(boolean failed) {
-        if (failedActiveHealthCheck != failed) {
-            failedActiveHealthCheck = failed;
+    /** Records {@code check}'s verdict; the host's health changes only when the set of failing checks empties or fills. */
+    void failedActiveHealthCheck(Object check, boolean failed) {
+        boolean changed;
+        synchronized (failedChecks) {
+            boolean before = failedChecks.isEmpty();
+            if (failed) {
+                failedChecks.add(check);
+            } else {
+                failedChecks.remove(check);
+            }
+            changed = before != failedChecks.isEmpty();
+        }
+        if (changed) {
             healthListener.run();
         }
     }

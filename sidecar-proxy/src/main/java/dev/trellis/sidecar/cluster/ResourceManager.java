@@ -27,10 +27,16 @@ public final class ResourceManager {
         public long overflows() { return overflows.sum(); }
 
         boolean tryAcquire(int limit) {
+            return tryAcquire(limit, true);
+        }
+
+        boolean tryAcquire(int limit, boolean countOverflow) {
             while (true) {
                 int n = open.get();
                 if (n >= limit) {
-                    overflows.increment();
+                    if (countOverflow) {
+                        overflows.increment();
+                    }
                     return false;
                 }
                 if (open.compareAndSet(n, n + 1)) {
@@ -67,17 +73,22 @@ public final class ResourceManager {
 
     /**
      * Told whenever a connection slot frees up: pools of other event loops holding requests that
-     * wait for a connection try again.
+     * wait for a connection try again. Returns what unregisters {@code r} (a drained pool).
      */
-    public void onConnectionFreed(Runnable r) {
+    public Runnable onConnectionFreed(Runnable r) {
         connections.freed.add(r);
+        return () -> connections.freed.remove(r);
     }
 
     private final java.util.List<Runnable> starved = new java.util.concurrent.CopyOnWriteArrayList<>();
 
-    /** Told when a request starts waiting because the connection limit is reached: pools give up an idle connection. */
-    public void onStarved(Runnable r) {
+    /**
+     * Told when a request starts waiting because the connection limit is reached: pools give up an
+     * idle connection. Returns what unregisters {@code r}.
+     */
+    public Runnable onStarved(Runnable r) {
         starved.add(r);
+        return () -> starved.remove(r);
     }
 
     /** A request waits for a connection slot held elsewhere. */
@@ -97,6 +108,8 @@ public final class ResourceManager {
     public Resource retries() { return retries; }
 
     public boolean tryAcquireConnection() { return connections.tryAcquire(config.maxConnections()); }
+    /** As {@link #tryAcquireConnection} for a request already waiting: a refusal is no new overflow. */
+    public boolean tryAcquireConnectionQuietly() { return connections.tryAcquire(config.maxConnections(), false); }
     public boolean tryAcquirePending() { return pending.tryAcquire(config.maxPendingRequests()); }
     public boolean tryAcquireRequest() { return requests.tryAcquire(config.maxRequests()); }
 

@@ -146,7 +146,7 @@ final class RouterRequest implements RequestSink {
         }
         stream.info().upstreamHost(host.label());
         stream.info().attempt();
-        UpstreamRequest a = new UpstreamRequest(this, cluster, host, h, endedWithHeaders, loop);
+        UpstreamRequest a = new UpstreamRequest(this, cluster, host, h, endedWithHeaders, loop, route.highPriority());
         attempt = a;
         a.start();
         if (a.finished()) {

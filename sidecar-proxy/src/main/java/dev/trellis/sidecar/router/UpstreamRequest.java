@@ -27,6 +27,9 @@ final class UpstreamRequest implements UpstreamListener, ConnectionPool.Callback
     private final Http2Headers headers;
     private final boolean headersEndStream;
     private final EventLoop loop;
+    private final boolean highPriority;
+    /** Withdraws the request from its pool while it waits for a connection or stream. */
+    private ConnectionPool.Cancellable waiting = ConnectionPool.Cancellable.NONE;
     /** Body and trailers that arrived before the upstream stream was ready. */
     private final ArrayDeque<Object> pending = new ArrayDeque<>();
     private UpstreamStream upstream;
@@ -42,8 +45,9 @@ final class UpstreamRequest implements UpstreamListener, ConnectionPool.Callback
     private record Data(ByteBuf buf, boolean end) {}
 
     UpstreamRequest(RouterRequest parent, Cluster cluster, Host host, Http2Headers headers, boolean endStream,
-                    EventLoop loop) {
+                    EventLoop loop, boolean highPriority) {
         this.parent = parent;
+        this.highPriority = highPriority;
         this.cluster = cluster;
         this.host = host;
         this.headers = headers;
@@ -65,7 +69,10 @@ final class UpstreamRequest implements UpstreamListener, ConnectionPool.Callback
                 host.label(), headers);
         host.countRequest();
         host.activeRequests().incrementAndGet();
-        cluster.pool(loop, host).newStream(this, this);
+        ConnectionPool.Cancellable w = cluster.pool(loop, host, highPriority).newStream(this, this);
+        if (!finished && upstream == null) {
+            waiting = w;
+        }
     }
 
     /** Arms the per-try timeout (once the whole request is on its way). */
@@ -90,6 +97,7 @@ final class UpstreamRequest implements UpstreamListener, ConnectionPool.Callback
         }
         cluster.reportConnectSuccess(host);
         upstream = s;
+        waiting = ConnectionPool.Cancellable.NONE;
         s.writeHeaders(headers, headersEndStream);
         requestSent = headersEndStream;
         Object o;
@@ -242,6 +250,11 @@ final class UpstreamRequest implements UpstreamListener, ConnectionPool.Callback
             return;
         }
         finished = true;
+        if (upstream == null) {
+            // still waiting for a connection or stream: give the pending slot back now
+            waiting.cancel();
+        }
+        waiting = ConnectionPool.Cancellable.NONE;
         observer.onEnd(upstreamStatus, failure);
         if (perTryTimer != null) {
             perTryTimer.cancel(false);

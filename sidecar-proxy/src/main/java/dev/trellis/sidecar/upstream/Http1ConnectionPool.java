@@ -32,25 +32,53 @@ final class Http1ConnectionPool implements ConnectionPool {
     private final ResourceManager resources;
     private final ArrayDeque<Channel> idle = new ArrayDeque<>();
     private final ArrayDeque<Waiter> pending = new ArrayDeque<>();
+    private final Runnable unregister;
     private int open;
     private int connecting;
     private boolean draining;
 
-    private record Waiter(UpstreamListener listener, Callback callback) {}
+    /** A request waiting for a connection: queued ({@code queued}, holding a pending slot) or connecting one. */
+    private final class Waiter implements Cancellable {
+        final UpstreamListener listener;
+        final Callback callback;
+        boolean queued;
+        boolean done;
+
+        Waiter(UpstreamListener listener, Callback callback) {
+            this.listener = listener;
+            this.callback = callback;
+        }
+
+        @Override
+        public void cancel() {
+            assert loop.inEventLoop();
+            if (done) {
+                return;
+            }
+            done = true;
+            if (queued && pending.remove(this)) {
+                resources.pending().release();
+            }
+        }
+    }
 
     Http1ConnectionPool(EventLoop loop, Host host, ClusterConfig cluster, SslContext ssl, ResourceManager resources) {
         this.resources = resources;
-        resources.onConnectionFreed(() -> {
+        Runnable a = resources.onConnectionFreed(() -> {
             if (resources.pending().open() > 0) {
                 loop.execute(this::servePending);
             }
         });
-        resources.onStarved(() -> loop.execute(() -> {
+        Runnable b = resources.onStarved(() -> loop.execute(() -> {
             Channel ch = idle.poll();
             if (ch != null) {
                 ch.close();
             }
         }));
+        this.unregister = () -> {
+            a.run();
+            b.run();
+        };
         this.loop = loop;
         this.host = host;
         this.cluster = cluster;
@@ -58,19 +86,21 @@ final class Http1ConnectionPool implements ConnectionPool {
     }
 
     @Override
-    public void newStream(UpstreamListener listener, Callback callback) {
+    public Cancellable newStream(UpstreamListener listener, Callback callback) {
         assert loop.inEventLoop();
         Channel ch;
         while ((ch = idle.pollLast()) != null) {
             if (ch.isActive()) {
                 callback.onReady(Http1Connection.of(ch).start(listener));
-                return;
+                return Cancellable.NONE;
             }
         }
+        Waiter w = new Waiter(listener, callback);
         if (open + connecting < cluster.maxConnectionsPerEndpoint() && resources.tryAcquireConnection()) {
-            connect(new Waiter(listener, callback));
+            connect(w);
         } else if (pending.size() < MAX_PENDING && resources.tryAcquirePending()) {
-            pending.add(new Waiter(listener, callback));
+            w.queued = true;
+            pending.add(w);
             if (resources.connectionStarved()) {
                 resources.starved();
             }
@@ -79,10 +109,13 @@ final class Http1ConnectionPool implements ConnectionPool {
                     + resources.connections().open() + " connections (max_connections "
                     + resources.config().maxConnections() + ") and " + resources.pending().open()
                     + " pending requests (max_pending_requests " + resources.config().maxPendingRequests() + ")");
+            return Cancellable.NONE;
         }
+        return w;
     }
 
     private void connect(Waiter w) {
+        w.queued = false;
         connecting++;
         Promise<Channel> p = loop.newPromise();
         UpstreamConnector.connect(loop, host, cluster, ssl, ch -> {
@@ -95,7 +128,10 @@ final class Http1ConnectionPool implements ConnectionPool {
             connecting--;
             if (!f.isSuccess()) {
                 resources.connections().release();
-                w.callback.onFailure(ResponseFlag.UF, "upstream connect error: " + UpstreamConnector.describe(f.cause()));
+                if (!w.done) {
+                    w.done = true;
+                    w.callback.onFailure(ResponseFlag.UF, "upstream connect error: " + UpstreamConnector.describe(f.cause()));
+                }
                 return;
             }
             Channel ch = p.getNow();
@@ -106,21 +142,28 @@ final class Http1ConnectionPool implements ConnectionPool {
                 idle.remove(ch);
                 servePending();
             });
+            if (w.done) {
+                // its request went away while connecting: the connection serves the next one
+                release(ch, true);
+                return;
+            }
+            w.done = true;
             w.callback.onReady(Http1Connection.of(ch).start(w.listener));
         });
     }
 
     /** Called when a connection finished its exchange. */
     void release(Channel ch, boolean reusable) {
-        if (!reusable || !ch.isActive() || draining) {
+        if (!reusable || !ch.isActive()) {
             ch.close();
             return;
         }
         Waiter w = pending.poll();
         if (w != null) {
             resources.pending().release();
+            w.done = true;
             w.callback.onReady(Http1Connection.of(ch).start(w.listener));
-        } else if (resources.connectionStarved()) {
+        } else if (draining || resources.connectionStarved()) {
             // requests on other event loops wait for a connection slot: free this one
             ch.close();
         } else if (idle.size() < MAX_IDLE) {
@@ -130,9 +173,10 @@ final class Http1ConnectionPool implements ConnectionPool {
         }
     }
 
+    /** Opens connections for waiting requests while the limits allow (a draining pool still serves its own). */
     private void servePending() {
-        while (!pending.isEmpty() && open + connecting < cluster.maxConnectionsPerEndpoint() && !draining
-                && resources.tryAcquireConnection()) {
+        while (!pending.isEmpty() && open + connecting < cluster.maxConnectionsPerEndpoint()
+                && resources.tryAcquireConnectionQuietly()) {
             resources.pending().release();
             connect(pending.poll());
         }
@@ -144,9 +188,25 @@ final class Http1ConnectionPool implements ConnectionPool {
     }
 
     @Override
+    public int pendingRequests() {
+        return pending.size();
+    }
+
+    @Override
+    public int activeRequests() {
+        return Math.max(0, open - idle.size());
+    }
+
+    @Override
+    public int idleConnections() {
+        return idle.size();
+    }
+
+    @Override
     public void drain() {
         loop.execute(() -> {
             draining = true;
+            unregister.run();
             Channel ch;
             while ((ch = idle.poll()) != null) {
                 ch.close();

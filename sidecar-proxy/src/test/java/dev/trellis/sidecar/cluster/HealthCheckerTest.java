@@ -25,7 +25,7 @@ class HealthCheckerTest {
     void firstResultDecidesThenThresholdsFlipTheState() {
         HealthChecker hc = new HealthChecker(cluster, cfg(Duration.ZERO, 0), null, b -> 0);
         HealthChecker.State s = new HealthChecker.State();
-        host.failedActiveHealthCheck(true);
+        host.failedActiveHealthCheck(hc, true);
         hc.record(host, s, true);
         assertThat(host.healthy()).as("a new host passes with its first success").isTrue();
         hc.record(host, s, false);
@@ -46,9 +46,36 @@ class HealthCheckerTest {
     @Test
     void aNewHostFailingItsFirstCheckStaysFailing() {
         HealthChecker hc = new HealthChecker(cluster, cfg(Duration.ZERO, 0), null, b -> 0);
-        host.failedActiveHealthCheck(true);
+        host.failedActiveHealthCheck(hc, true);
         hc.record(host, new HealthChecker.State(), false);
         assertThat(host.healthy()).isFalse();
+    }
+
+    @Test
+    void aHostMustPassEveryCheckEachWithItsOwnThresholds() {
+        HealthChecker http = new HealthChecker(cluster, cfg(Duration.ZERO, 0), null, b -> 0);
+        HealthChecker tcp = new HealthChecker(cluster, new HealthCheckConfig(HealthCheckConfig.Kind.TCP, Duration.ofSeconds(1),
+                Duration.ofSeconds(1), 1, 1, Duration.ZERO, 0, Duration.ZERO, "", Optional.empty(), List.of(), "", false),
+                null, b -> 0);
+        HealthChecker.State hs = new HealthChecker.State();
+        HealthChecker.State ts = new HealthChecker.State();
+        host.failedActiveHealthCheck(http, true);
+        host.failedActiveHealthCheck(tcp, true);
+        http.record(host, hs, true);
+        assertThat(host.healthy()).as("the TCP check has not passed yet").isFalse();
+        tcp.record(host, ts, true);
+        assertThat(host.healthy()).isTrue();
+        tcp.record(host, ts, false);
+        assertThat(host.healthy()).as("the TCP check's threshold is 1").isFalse();
+        assertThat(host.failedActiveHealthCheck()).isTrue();
+        http.record(host, hs, false);
+        http.record(host, hs, false);
+        http.record(host, hs, false);
+        tcp.record(host, ts, true);
+        assertThat(host.healthy()).as("the HTTP check failed three times in a row").isFalse();
+        http.record(host, hs, true);
+        http.record(host, hs, true);
+        assertThat(host.healthy()).isTrue();
     }
 
     @Test

@@ -71,6 +71,25 @@ class BootstrapLoaderTest {
     }
 
     @Test
+    void severalHealthChecksEachKeepTheirOwnSettings() {
+        String hc = simple("", j("'health_checks': ["
+                + "{'timeout': '1s', 'interval': '2s', 'unhealthy_threshold': 3, 'healthy_threshold': 2, 'http_health_check': {'path': '/healthz'}},"
+                + "{'timeout': '0.5s', 'interval': '5s', 'unhealthy_threshold': 1, 'healthy_threshold': 1, 'tcp_health_check': {}},"
+                + "{'timeout': '1s', 'interval': '1s', 'unhealthy_threshold': 2, 'healthy_threshold': 1, 'grpc_health_check': {'service_name': 'svc'}}]"));
+        var checks = parse(hc).clusters().get("app").healthChecks();
+        assertThat(checks).extracting(HealthCheckConfig::kind).containsExactly(
+                HealthCheckConfig.Kind.HTTP, HealthCheckConfig.Kind.TCP, HealthCheckConfig.Kind.GRPC);
+        assertThat(checks).extracting(HealthCheckConfig::interval).containsExactly(
+                Duration.ofSeconds(2), Duration.ofSeconds(5), Duration.ofSeconds(1));
+        assertThat(checks.get(0).unhealthyThreshold()).isEqualTo(3);
+        assertThat(checks.get(2).grpcServiceName()).isEqualTo("svc");
+        String bad = simple("", j("'health_checks': [{'timeout': '1s', 'interval': '1s', 'unhealthy_threshold': 1, "
+                + "'healthy_threshold': 1, 'tcp_health_check': {}}, {'timeout': '1s', 'interval': '1s', 'tcp_health_check': {}}]"));
+        assertThatThrownBy(() -> parse(bad)).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("(cluster 'app').health_checks[1]: timeout, interval, unhealthy_threshold and healthy_threshold are required");
+    }
+
+    @Test
     void unknownFieldIsRefusedWithItsPath() {
         String b = simple("'no_such_field': 1", "");
         assertThatThrownBy(() -> parse(b)).isInstanceOf(ConfigException.class)

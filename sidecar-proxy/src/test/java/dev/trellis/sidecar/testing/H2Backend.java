@@ -44,13 +44,23 @@ public final class H2Backend implements AutoCloseable {
     public final List<Conn> conns = new CopyOnWriteArrayList<>();
 
     public H2Backend() throws InterruptedException {
+        this(0);
+    }
+
+    /** A backend announcing {@code SETTINGS_MAX_CONCURRENT_STREAMS} {@code maxStreams} (0: no limit sent). */
+    public H2Backend(int maxStreams) throws InterruptedException {
         server = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
                         Conn c = new Conn(connections.getAndIncrement());
                         conns.add(c);
-                        ch.pipeline().addLast(Http2FrameCodecBuilder.forServer().build(), c);
+                        Http2FrameCodecBuilder b = Http2FrameCodecBuilder.forServer();
+                        if (maxStreams > 0) {
+                            b.initialSettings(io.netty.handler.codec.http2.Http2Settings.defaultSettings()
+                                    .maxConcurrentStreams(maxStreams));
+                        }
+                        ch.pipeline().addLast(b.build(), c);
                     }
                 }).bind("127.0.0.1", 0).sync().channel();
     }

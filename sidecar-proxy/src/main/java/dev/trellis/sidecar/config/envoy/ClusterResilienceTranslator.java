@@ -122,16 +122,19 @@ final class ClusterResilienceTranslator {
         return a.compareTo(b) >= 0 ? a : b;
     }
 
-    /** {@code health_checks}: one HTTP, TCP or gRPC check. */
+    /**
+     * {@code health_checks}: HTTP, TCP or gRPC checks, each with its own interval and thresholds; a
+     * host must pass every one of them.
+     */
     static java.util.List<HealthCheckConfig> healthChecks(Cluster c, String cp) {
-        if (c.getHealthChecksCount() == 0) {
-            return java.util.List.of();
+        java.util.List<HealthCheckConfig> out = new java.util.ArrayList<>();
+        for (int i = 0; i < c.getHealthChecksCount(); i++) {
+            out.add(healthCheck(c.getHealthChecks(i), cp + ".health_checks[" + i + "]"));
         }
-        if (c.getHealthChecksCount() > 1) {
-            throw Fields.invalid(cp + ".health_checks", c.getHealthChecksCount() + " entries", "at most one");
-        }
-        HealthCheck h = c.getHealthChecks(0);
-        String p = cp + ".health_checks[0]";
+        return java.util.List.copyOf(out);
+    }
+
+    private static HealthCheckConfig healthCheck(HealthCheck h, String p) {
         Fields.allowOnly(h, p, "timeout", "interval", "interval_jitter", "interval_jitter_percent",
                 "unhealthy_threshold", "healthy_threshold", "http_health_check", "tcp_health_check", "grpc_health_check");
         if (!h.hasTimeout() || !h.hasInterval() || !h.hasUnhealthyThreshold() || !h.hasHealthyThreshold()) {
@@ -182,10 +185,10 @@ final class ClusterResilienceTranslator {
             default -> throw new ConfigException(p + ": no checker (expected: http_health_check, tcp_health_check or grpc_health_check)");
         }
         try {
-            return java.util.List.of(new HealthCheckConfig(kind, Fields.duration(h.getInterval()), Fields.duration(h.getTimeout()),
+            return new HealthCheckConfig(kind, Fields.duration(h.getInterval()), Fields.duration(h.getTimeout()),
                     h.getUnhealthyThreshold().getValue(), h.getHealthyThreshold().getValue(),
                     h.hasIntervalJitter() ? Fields.duration(h.getIntervalJitter()) : java.time.Duration.ZERO,
-                    h.getIntervalJitterPercent(), java.time.Duration.ZERO, path, host, expected, service, false));
+                    h.getIntervalJitterPercent(), java.time.Duration.ZERO, path, host, expected, service, false);
         } catch (ConfigException e) {
             throw new ConfigException(p + ": " + e.getMessage(), e);
         }
