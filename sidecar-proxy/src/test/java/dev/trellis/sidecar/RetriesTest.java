@@ -163,6 +163,21 @@ class RetriesTest {
     }
 
     @Test
+    void theRouteIdleTimeoutEndsAStreamWhereNothingMoves() throws Exception {
+        FlakyBackend slow = backend("slow");
+        slow.delayMs.set(3000);
+        // the route's idle_timeout replaces the listener's stream_idle_timeout (5m) for its streams
+        try (Proxy p = proxy("'timeout': '10s', 'idle_timeout': '0.3s'", "", slow.port())) {
+            long t0 = System.nanoTime();
+            HttpResponse<String> r = get(p);
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            assertThat(r.statusCode()).isEqualTo(408);
+            assertThat(r.headers().firstValue("x-trellis-response-flags")).contains("SI");
+            assertThat(ms).isBetween(250L, 2500L);
+        }
+    }
+
+    @Test
     void grpcTimeoutIsHonouredAndTheSmallerDeadlinePropagated() throws Exception {
         FlakyBackend slow = backend("slow");
         slow.delayMs.set(3000);

@@ -117,6 +117,10 @@ public final class Cluster {
 
     void setHosts(List<Host> hosts) {
         synchronized (this) {
+            // new hosts fail every active check until it passes: marked before the balancer sees them
+            for (HealthChecker c : checkers) {
+                c.track(hosts);
+            }
             this.hostSet = new HostSet(List.copyOf(hosts), LoadBalancers.create(config.lb(), hosts));
         }
         for (Host h : hosts) {
@@ -210,7 +214,7 @@ public final class Cluster {
         }
     }
 
-    private final java.util.List<HealthChecker> checkers = new java.util.ArrayList<>();
+    private final java.util.List<HealthChecker> checkers = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     /** Active health checkers (empty without {@code health_checks}). */
     public java.util.List<HealthChecker> healthCheckers() {

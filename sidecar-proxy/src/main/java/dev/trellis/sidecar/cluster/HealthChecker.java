@@ -58,7 +58,7 @@ public final class HealthChecker {
     private final Map<Host, State> states = new ConcurrentHashMap<>();
     private volatile boolean stopped;
     private volatile ScheduledFuture<?> next;
-    private EventLoop loop;
+    private volatile EventLoop loop;
 
     /** Consecutive results of one host. */
     static final class State {
@@ -91,6 +91,22 @@ public final class HealthChecker {
             state(h);
         }
         loop.execute(this::round);
+    }
+
+    /**
+     * Hosts that joined (DNS or EDS) count as failing this check until it passes, as in Envoy, and
+     * are checked at once rather than at the next round.
+     */
+    void track(List<Host> hosts) {
+        for (Host h : hosts) {
+            if (!states.containsKey(h)) {
+                State s = state(h);
+                EventLoop l = loop;
+                if (l != null && !stopped) {
+                    l.execute(() -> check(h, ok -> record(h, s, ok)));
+                }
+            }
+        }
     }
 
     void stop() {

@@ -17,7 +17,10 @@ public interface ConnectionPool {
     /** Open connections. */
     int connections();
 
-    /** Requests waiting for a connection or stream: held by {@code max_pending_requests}. */
+    /**
+     * Requests waiting for a connection or stream: those queued because no connection may open (each
+     * holding a {@code max_pending_requests} slot) and those behind a connection being opened.
+     */
     int pendingRequests();
 
     /** Streams (HTTP/2) or exchanges (HTTP/1.1) in progress. */

@@ -189,7 +189,7 @@ final class Http1ConnectionPool implements ConnectionPool {
 
     @Override
     public int pendingRequests() {
-        return pending.size();
+        return pending.size() + connecting;
     }
 
     @Override

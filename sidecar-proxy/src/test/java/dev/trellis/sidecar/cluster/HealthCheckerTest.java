@@ -79,6 +79,16 @@ class HealthCheckerTest {
     }
 
     @Test
+    void aHostThatJoinsFailsTheCheckUntilItPasses() {
+        HealthChecker hc = new HealthChecker(cluster, cfg(Duration.ZERO, 0), null, b -> 0);
+        Host joined = new Host(new InetSocketAddress("127.0.0.1", 2), "h", 1, 0, Health.HEALTHY);
+        assertThat(joined.healthy()).isTrue();
+        hc.track(List.of(host, joined));
+        assertThat(joined.healthy()).isFalse();
+        assertThat(joined.failedActiveHealthCheck()).isTrue();
+    }
+
+    @Test
     void roundsWaitTheIntervalPlusBothJitters() {
         assertThat(new HealthChecker(cluster, cfg(Duration.ZERO, 0), null, b -> b - 1).nextDelayNanos())
                 .isEqualTo(Duration.ofSeconds(10).toNanos());

@@ -57,10 +57,20 @@ public final class GrpcEcho implements AutoCloseable {
                 .addMethod(SLOW, ServerCalls.asyncUnaryCall((req, obs) -> {
                     var d = Context.current().getDeadline();
                     lastDeadlineMs.set(d == null ? -1 : d.timeRemaining(TimeUnit.MILLISECONDS));
+                    // sleeps in steps and gives up once the call is cancelled (reset by the proxy, server
+                    // shut down): a message written after that may be a buffer grpc-java never frees
+                    Context ctx = Context.current();
+                    long end = System.nanoTime() + Long.parseLong(new String(req)) * 1_000_000;
                     try {
-                        Thread.sleep(Long.parseLong(new String(req)));
+                        while (System.nanoTime() < end && !ctx.isCancelled()) {
+                            Thread.sleep(Math.max(1, Math.min(10, (end - System.nanoTime()) / 1_000_000)));
+                        }
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
+                        return;
+                    }
+                    if (ctx.isCancelled()) {
+                        return;
                     }
                     obs.onNext(req);
                     obs.onCompleted();
