@@ -89,6 +89,24 @@ class HealthCheckerTest {
     }
 
     @Test
+    void passingChecksDoNotOverrideAnUnhealthyOrDrainingEdsStatus() {
+        for (Health eds : new Health[] {Health.UNHEALTHY, Health.DRAINING}) {
+            Host h = new Host(new InetSocketAddress("127.0.0.1", 3), "h", 1, 0, eds);
+            HealthChecker hc = new HealthChecker(cluster, cfg(Duration.ZERO, 0), null, b -> 0);
+            hc.track(List.of(h));
+            hc.record(h, new HealthChecker.State(), true);
+            assertThat(h.failedActiveHealthCheck()).isFalse();
+            assertThat(h.healthy()).as("EDS says %s", eds).isFalse();
+        }
+        Host degraded = new Host(new InetSocketAddress("127.0.0.1", 4), "h", 1, 0, Health.DEGRADED);
+        HealthChecker hc = new HealthChecker(cluster, cfg(Duration.ZERO, 0), null, b -> 0);
+        hc.track(List.of(degraded));
+        assertThat(degraded.healthy()).isFalse();
+        hc.record(degraded, new HealthChecker.State(), true);
+        assertThat(degraded.healthy()).isTrue();
+    }
+
+    @Test
     void roundsWaitTheIntervalPlusBothJitters() {
         assertThat(new HealthChecker(cluster, cfg(Duration.ZERO, 0), null, b -> b - 1).nextDelayNanos())
                 .isEqualTo(Duration.ofSeconds(10).toNanos());
