@@ -159,4 +159,123 @@ class GatewayTranslatorTest {
                 "Gateway/edge: spec.routes[1].rateLimit.key: jwt-subject (expected: a route that requires a JWT)",
                 "Gateway/edge: spec.routes[2].cors.allowOrigins: [] (expected: at least one origin (https://app.example) or *)");
     }
+
+    @Test
+    void routeDocumentsOfTheServiceApplyUnderTheGatewayPrefix() throws Exception {
+        XdsResources r = gateway("edge", policy("""
+                kind: Gateway
+                name: edge
+                spec:
+                  routes:
+                    - {pathPrefix: /api/users, service: users, rewritePrefix: /users}
+                    - {pathPrefix: /web, service: web, timeout: 3s}
+                ---
+                kind: Route
+                name: users-canary
+                spec:
+                  service: users
+                  rules:
+                    - match: {pathPrefix: /, headers: {x-canary: "1"}}
+                      destinations: [{subset: {version: v2}, weight: 100}]
+                      requestHeaders: {set: {x-route: canary}}
+                    - match: {pathPrefix: /users/admin}
+                      destinations: [{subset: {version: v1}, weight: 100}]
+                      timeout: 1s
+                    - match: {pathPrefix: /other}
+                      destinations: [{subset: {version: v1}, weight: 100}]
+                    - match: {path: /users/me}
+                      destinations: [{subset: {version: v1}, weight: 100}]
+                      fault: {abort: {status: 503, percent: 100}}
+                    - match: {pathPrefix: /}
+                      destinations: [{subset: {version: v1}, weight: 90}, {subset: {version: v2}, weight: 10}]
+                      retries: {attempts: 2, retryOn: [5xx]}
+                ---
+                kind: Route
+                name: web-regex
+                spec:
+                  service: web
+                  rules:
+                    - match: {pathRegex: "/web/[0-9]+"}
+                      destinations: [{subset: {version: v2}, weight: 100}]
+                ---
+                kind: Service
+                name: users
+                spec: {timeout: 7s}
+                """));
+        HttpConnectionManager h = hcm(r.listeners().get(GatewayTranslator.HTTPS));
+        // a fault in a Route rule brings the fault filter, after the gateway's own filters
+        assertThat(h.getHttpFiltersList()).extracting(HttpFilter::getName).containsExactly(GatewayTranslator.BUFFER,
+                Translator.FAULT, Translator.ROUTER);
+        List<Route> routes = h.getRouteConfig().getVirtualHosts(0).getRoutesList();
+        assertThat(routes).extracting(rt -> rt.getMatch().getPathSpecifierCase().name() + " " + rt.getMatch().getPrefix()
+                + rt.getMatch().getPath() + rt.getMatch().getSafeRegex().getRegex() + " -> " + rt.getRoute().getPrefixRewrite())
+                .containsExactly(
+                        "PREFIX /api/users -> /users",              // header rule (prefix / covers all of /users)
+                        "PREFIX /api/users/admin -> /users/admin",  // moved under the gateway prefix
+                        "PATH /api/users/me -> /users/me",           // (/other cannot match under /users: dropped)
+                        "PREFIX /api/users -> /users",              // the 90/10 split
+                        "PREFIX /api/users -> /users",              // the service's default route
+                        "SAFE_REGEX /web/[0-9]+ -> ",               // regex kept, prefix as a :path match
+                        "PREFIX /web -> ");
+        assertThat(routes.get(0).getMatch().getHeaders(0).getName()).isEqualTo("x-canary");
+        assertThat(routes.get(0).getRoute().getCluster()).isEqualTo("outbound|users|version=v2");
+        assertThat(routes.get(0).getRequestHeadersToAdd(0).getHeader().getKey()).isEqualTo("x-route");
+        assertThat(routes.get(1).getRoute().getTimeout().getSeconds()).isEqualTo(1);
+        assertThat(routes.get(2).getTypedPerFilterConfigMap()).containsKey(Translator.FAULT);
+        assertThat(routes.get(3).getRoute().getWeightedClusters().getClustersList())
+                .extracting(c -> c.getName() + "=" + c.getWeight().getValue())
+                .containsExactly("outbound|users|version=v1=90", "outbound|users|version=v2=10");
+        assertThat(routes.get(3).getRoute().getRetryPolicy().getNumRetries().getValue()).isEqualTo(2);
+        assertThat(routes.get(4).getRoute().getCluster()).isEqualTo("outbound|users");
+        assertThat(routes.get(4).getRoute().getTimeout().getSeconds()).isEqualTo(7);
+        assertThat(routes.get(4).getName()).isEqualTo("edge/0 /api/users -> users");
+        assertThat(routes.get(5).getMatch().getHeaders(0).getName()).isEqualTo(":path");
+        assertThat(routes.get(5).getMatch().getHeaders(0).getStringMatch().getPrefix()).isEqualTo("/web");
+        // a gateway route's own timeout wins over the service's and its rules'
+        assertThat(routes.get(5).getRoute().getTimeout().getSeconds()).isEqualTo(3);
+        assertThat(routes.get(6).getRoute().getTimeout().getSeconds()).isEqualTo(3);
+        // every cluster the routes name, subsets included
+        assertThat(r.clusters().keySet()).containsExactly("outbound|users", "outbound|users|version=v1",
+                "outbound|users|version=v2", "outbound|web", "outbound|web|version=v2");
+        assertThat(r.endpoints().keySet()).isEqualTo(r.clusters().keySet());
+    }
+
+    @Test
+    void aRemoteJwksWithACaFileGetsItsCluster() throws Exception {
+        XdsResources r = gateway("edge", policy("""
+                kind: Gateway
+                name: edge
+                spec:
+                  jwt: {issuer: i, jwksUri: "https://idp.example:8443/jwks", jwksCaFile: /etc/idp-ca.pem}
+                  routes: [{pathPrefix: /, service: web, requireJwt: true}]
+                """));
+        io.envoyproxy.envoy.config.cluster.v3.Cluster c = r.clusters().get(GatewayTranslator.JWKS_CLUSTER);
+        assertThat(c).isNotNull();
+        assertThat(c.getLoadAssignment().getEndpoints(0).getLbEndpoints(0).getEndpoint().getAddress().getSocketAddress()
+                .getPortValue()).isEqualTo(8443);
+        var tls = c.getTransportSocket().getTypedConfig()
+                .unpack(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext.class);
+        assertThat(tls.getSni()).isEqualTo("idp.example");
+        assertThat(tls.getCommonTlsContext().getValidationContext().getTrustedCa().getFilename()).isEqualTo("/etc/idp-ca.pem");
+    }
+
+    @Test
+    void aRegexRuleBehindARewriteIsNotApplied() throws Exception {
+        XdsResources r = gateway("edge", policy("""
+                kind: Gateway
+                name: edge
+                spec:
+                  routes: [{pathPrefix: /api, service: web, rewritePrefix: /}]
+                ---
+                kind: Route
+                name: web-regex
+                spec:
+                  service: web
+                  rules: [{match: {pathRegex: "/[0-9]+"}, destinations: [{subset: {version: v2}, weight: 100}]}]
+                """));
+        List<Route> routes = hcm(r.listeners().get(GatewayTranslator.HTTPS)).getRouteConfig().getVirtualHosts(0).getRoutesList();
+        assertThat(routes).hasSize(1);
+        assertThat(routes.get(0).getRoute().getPrefixRewrite()).isEqualTo("/");
+        assertThat(r.clusters().keySet()).containsExactly("outbound|web");
+    }
 }
