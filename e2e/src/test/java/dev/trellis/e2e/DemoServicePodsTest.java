@@ -65,6 +65,8 @@ class DemoServicePodsTest {
             assertThat(outbound).isEqualTo(Jars.intDefault(sidecarCmd, "--outbound-port").orElseThrow()).isEqualTo(15001);
             assertThat(containerPorts(sidecar)).contains(admin, inbound);
             checkProbes(sidecar, admin);
+            // the kubelet probes the pod IP: the admin server must not be on loopback only
+            assertThat(one(sa, "--admin-address")).isEqualTo("0.0.0.0");
 
             // the control plane address is its Service's gRPC port
             String cp = one(sa, "--control-plane");
@@ -124,6 +126,7 @@ class DemoServicePodsTest {
         assertThat(a.get(0)).isEqualTo("gateway");
         int admin = Integer.parseInt(one(a, "--admin-port"));
         checkProbes(gw, admin);
+        assertThat(one(a, "--admin-address")).isEqualTo("0.0.0.0");
         int listen = Integer.parseInt(one(a, "--listen"));
         assertThat(containerPorts(gw)).contains(listen, admin);
         assertThat(one(a, "--control-plane")).isEqualTo("trellis-control-plane.trellis.svc.cluster.local:15012");

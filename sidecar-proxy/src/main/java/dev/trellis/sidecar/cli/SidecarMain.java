@@ -65,8 +65,12 @@ public final class SidecarMain {
         HostPort controlPlane;
 
         @Option(names = "--admin-port", paramLabel = "N", converter = Cli.PortConverter.class,
-                description = "Admin server on 127.0.0.1 (default: ${DEFAULT-VALUE}).")
+                description = "Flags mode: admin server port: /health, /ready, /metrics, /config_dump (default: ${DEFAULT-VALUE}).")
         int adminPort = MeshSidecar.Options.DEFAULT_ADMIN_PORT;
+
+        @Option(names = "--admin-address", paramLabel = "IP",
+                description = "Flags mode: address the admin server binds (default: 127.0.0.1); 0.0.0.0 lets Kubernetes probes reach it.")
+        String adminAddress;
 
         @Option(names = "--inbound-port", paramLabel = "N", converter = Cli.PortConverter.class,
                 description = "Inbound listener that peers dial, forwarding to the app (default: ${DEFAULT-VALUE}).")
@@ -117,6 +121,10 @@ public final class SidecarMain {
             if (config != null && flags) {
                 throw new ParameterException(spec.commandLine(), "--config and --service/--app-port/--control-plane/"
                         + "--upstream/--label/--instance-id: two modes given (expected: either --config FILE or the flags)");
+            }
+            if (config != null && adminAddress != null) {
+                throw new ParameterException(spec.commandLine(), "--admin-address: only in flags mode"
+                        + " (expected: the bootstrap's admin.address with --config)");
             }
             if (config == null) {
                 if (!flags) {
@@ -187,7 +195,8 @@ public final class SidecarMain {
                 MeshSidecar.Options o = MeshSidecar.Options.of(service, appPort, cp);
                 return o.withPorts(adminPort, inboundPort, outboundPort).withUpstreams(ups)
                         .withIdentity(instanceId != null ? instanceId : o.instanceId(), address, protocol, labels)
-                        .withTiming(o.health(), o.deregisterTimeout(), o.restartSettle(), ioThreads);
+                        .withTiming(o.health(), o.deregisterTimeout(), o.restartSettle(), ioThreads)
+                        .withAdminAddress(adminAddress != null ? adminAddress : MeshSidecar.Options.DEFAULT_ADMIN_ADDRESS);
             } catch (IllegalArgumentException e) {
                 throw new ParameterException(spec.commandLine(), e.getMessage());
             }

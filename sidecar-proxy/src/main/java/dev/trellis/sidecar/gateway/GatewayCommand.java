@@ -4,6 +4,7 @@ import dev.trellis.common.cli.Cli;
 import dev.trellis.common.cli.HostPort;
 import dev.trellis.sidecar.config.ConfigException;
 import dev.trellis.sidecar.identity.IdentityOptions;
+import dev.trellis.sidecar.xds.MeshSidecar;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -54,8 +55,12 @@ public final class GatewayCommand implements Callable<Integer> {
     Path tlsKey;
 
     @Option(names = "--admin-port", paramLabel = "N", converter = Cli.PortConverter.class,
-            description = "Admin server on 127.0.0.1 (default: ${DEFAULT-VALUE}).")
+            description = "Admin server port: /health, /ready, /metrics (default: ${DEFAULT-VALUE}).")
     int adminPort = MeshGateway.Options.DEFAULT_ADMIN_PORT;
+
+    @Option(names = "--admin-address", paramLabel = "IP",
+            description = "Address the admin server binds (default: ${DEFAULT-VALUE}); 0.0.0.0 lets Kubernetes probes reach it.")
+    String adminAddress = MeshSidecar.Options.DEFAULT_ADMIN_ADDRESS;
 
     @Option(names = "--instance-id", paramLabel = "ID", description = "This gateway instance's id (default: NAME-<random>).")
     String instanceId;
@@ -78,7 +83,7 @@ public final class GatewayCommand implements Callable<Integer> {
             o = new MeshGateway.Options(name, controlPlane, listen == null ? OptionalInt.empty() : OptionalInt.of(listen),
                     httpListen == null ? OptionalInt.empty() : OptionalInt.of(httpListen), Optional.ofNullable(tlsCert),
                     Optional.ofNullable(tlsKey), adminPort, instanceId != null ? instanceId : d.instanceId(),
-                    Duration.ofSeconds(1), d.restartSettle(), ioThreads);
+                    Duration.ofSeconds(1), d.restartSettle(), ioThreads, adminAddress);
         } catch (IllegalArgumentException e) {
             err.println("trellis gateway: " + e.getMessage());
             return Cli.USAGE;

@@ -7,6 +7,7 @@ import dev.trellis.sidecar.config.SidecarConfig;
 import dev.trellis.sidecar.config.SocketAddr;
 import dev.trellis.sidecar.xds.AdsClient;
 import dev.trellis.sidecar.xds.Backoff;
+import dev.trellis.sidecar.xds.MeshSidecar;
 import dev.trellis.sidecar.identity.IdentityOptions;
 import dev.trellis.sidecar.identity.WorkloadIdentity;
 import dev.trellis.sidecar.xds.ProxyRuntime;
@@ -57,7 +58,7 @@ public final class MeshGateway implements AutoCloseable {
     /** Everything the flags say. */
     public record Options(String name, HostPort controlPlane, OptionalInt listen, OptionalInt httpListen,
                           Optional<Path> tlsCert, Optional<Path> tlsKey, int adminPort, String instanceId,
-                          Duration certificateCheck, Duration restartSettle, int ioThreads) {
+                          Duration certificateCheck, Duration restartSettle, int ioThreads, String adminAddress) {
         public static final int DEFAULT_ADMIN_PORT = 15000;
 
         public Options {
@@ -69,6 +70,15 @@ public final class MeshGateway implements AutoCloseable {
                     "--tls-cert and --tls-key together");
             check(adminPort >= 0 && adminPort <= 65535, "--admin-port", adminPort, "0..65535");
             check(ioThreads >= 1, "--io-threads", ioThreads, ">= 1");
+            MeshSidecar.Options.checkAdminAddress(adminAddress);
+        }
+
+        /** With the admin server on 127.0.0.1. */
+        public Options(String name, HostPort controlPlane, OptionalInt listen, OptionalInt httpListen,
+                       Optional<Path> tlsCert, Optional<Path> tlsKey, int adminPort, String instanceId,
+                       Duration certificateCheck, Duration restartSettle, int ioThreads) {
+            this(name, controlPlane, listen, httpListen, tlsCert, tlsKey, adminPort, instanceId, certificateCheck,
+                    restartSettle, ioThreads, MeshSidecar.Options.DEFAULT_ADMIN_ADDRESS);
         }
 
         private static void check(boolean ok, String option, Object value, String expected) {
@@ -82,7 +92,7 @@ public final class MeshGateway implements AutoCloseable {
             ThreadLocalRandom.current().nextBytes(b);
             return new Options(name, controlPlane, OptionalInt.empty(), OptionalInt.empty(), Optional.empty(), Optional.empty(),
                     DEFAULT_ADMIN_PORT, name + "-" + HexFormat.of().formatHex(b), Duration.ofSeconds(1), Duration.ZERO,
-                    Math.max(2, Runtime.getRuntime().availableProcessors()));
+                    Math.max(2, Runtime.getRuntime().availableProcessors()), MeshSidecar.Options.DEFAULT_ADMIN_ADDRESS);
         }
 
         public String nodeId() {
@@ -110,7 +120,7 @@ public final class MeshGateway implements AutoCloseable {
         Node node = Node.newBuilder().setId(o.nodeId()).setCluster(o.name()).setUserAgentName("trellis-gateway").build();
         XdsConfigTranslator.Local local = new XdsConfigTranslator.Local(
                 new SidecarConfig.NodeInfo(o.nodeId(), o.name(), Map.of()),
-                Optional.of(new SocketAddr("127.0.0.1", o.adminPort())), Map.of());
+                Optional.of(new SocketAddr(o.adminAddress(), o.adminPort())), Map.of());
         this.ads = new AdsClient(channel, node, (candidate, type) -> apply(candidate, local), Scheduler.of(executor),
                 Backoff.defaults(), o.restartSettle());
         sidecar.readinessGate(() -> configApplied && !closed && rt.identityReady());
@@ -131,7 +141,7 @@ public final class MeshGateway implements AutoCloseable {
      */
     public static MeshGateway start(Options o, IdentityOptions id) throws InterruptedException {
         SidecarConfig boot = new SidecarConfig(new SidecarConfig.NodeInfo(o.nodeId(), o.name(), Map.of()),
-                Optional.of(new SocketAddr("127.0.0.1", o.adminPort())), List.of(), Map.of());
+                Optional.of(new SocketAddr(o.adminAddress(), o.adminPort())), List.of(), Map.of());
         AtomicReference<SidecarConfig> holder = new AtomicReference<>(boot);
         ProxyRuntime rt = ProxyRuntime.start(holder::get, o.ioThreads(), o.controlPlane(), id, o.name(), o.nodeId());
         rt.sidecar().watchCertificates(o.certificateCheck());

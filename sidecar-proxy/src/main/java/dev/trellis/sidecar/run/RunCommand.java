@@ -63,6 +63,11 @@ public final class RunCommand implements Callable<Integer> {
             description = "Sidecar admin port; run polls its /ready (default: ${DEFAULT-VALUE}).")
     int adminPort = 15000;
 
+    @Option(names = "--admin-address", paramLabel = "IP",
+            description = "Address the sidecar's admin server binds (passed to the sidecar; default: 127.0.0.1); run polls /ready there"
+                    + " (on 127.0.0.1 for 0.0.0.0).")
+    String adminAddress;
+
     @Option(names = "--inbound-port", paramLabel = "N", description = "Sidecar inbound port (passed to the sidecar).")
     Integer inboundPort;
 
@@ -131,6 +136,9 @@ public final class RunCommand implements Callable<Integer> {
     }
 
     RunSpec toSpec() {
+        if (adminAddress != null) {
+            dev.trellis.sidecar.xds.MeshSidecar.Options.checkAdminAddress(adminAddress);
+        }
         Map<String, Integer> ups = new LinkedHashMap<>();
         for (String u : upstreams) {
             var e = RunSpec.parseUpstream(u);
@@ -139,13 +147,16 @@ public final class RunCommand implements Callable<Integer> {
             }
         }
         return new RunSpec(service, adminPort, ups, sidecarArgs(), command, readyTimeout, removalTimeout,
-                appStopTimeout, Optional.ofNullable(sidecarLog));
+                appStopTimeout, Optional.ofNullable(sidecarLog), Optional.ofNullable(adminAddress));
     }
 
     /** The sidecar's arguments: run's own options that the sidecar shares, then --sidecar-arg as given. */
     List<String> sidecarArgs() {
         List<String> args = new ArrayList<>(List.of("--service", service, "--app-port", String.valueOf(appPort),
                 "--admin-port", String.valueOf(adminPort)));
+        if (adminAddress != null) {
+            args.addAll(List.of("--admin-address", adminAddress));
+        }
         if (controlPlane != null) {
             args.addAll(List.of("--control-plane", controlPlane));
         }

@@ -22,10 +22,19 @@ import java.util.TreeMap;
  *                       removal acknowledgement and drain before it is killed
  * @param appStopTimeout how long the app may take after SIGTERM before it is killed
  * @param sidecarLog     where the sidecar's output goes (empty: this process's own stdout/stderr)
+ * @param adminAddress   the sidecar's {@code --admin-address} (empty: 127.0.0.1)
  */
 public record RunSpec(String service, int adminPort, Map<String, Integer> upstreams, List<String> sidecarArgs,
                       List<String> appCommand, Duration readyTimeout, Duration removalTimeout,
-                      Duration appStopTimeout, Optional<Path> sidecarLog) {
+                      Duration appStopTimeout, Optional<Path> sidecarLog, Optional<String> adminAddress) {
+    /** With the sidecar's admin server on 127.0.0.1. */
+    public RunSpec(String service, int adminPort, Map<String, Integer> upstreams, List<String> sidecarArgs,
+                   List<String> appCommand, Duration readyTimeout, Duration removalTimeout,
+                   Duration appStopTimeout, Optional<Path> sidecarLog) {
+        this(service, adminPort, upstreams, sidecarArgs, appCommand, readyTimeout, removalTimeout, appStopTimeout,
+                sidecarLog, Optional.empty());
+    }
+
     public RunSpec {
         upstreams = Map.copyOf(upstreams);
         sidecarArgs = List.copyOf(sidecarArgs);
@@ -36,6 +45,17 @@ public record RunSpec(String service, int adminPort, Map<String, Integer> upstre
         if (adminPort < 1 || adminPort > 65535) {
             throw new IllegalArgumentException("--admin-port: " + adminPort + " (expected: 1..65535; run polls it for readiness)");
         }
+    }
+
+    /** Where {@code /ready} is polled: the admin address, loopback when it binds every interface. */
+    public String adminUrl(String path) {
+        String a = adminAddress.orElse("127.0.0.1");
+        if (a.equals("0.0.0.0")) {
+            a = "127.0.0.1";
+        } else if (a.equals("::") || a.equals("0:0:0:0:0:0:0:0")) {
+            a = "::1";
+        }
+        return "http://" + (a.contains(":") ? "[" + a + "]" : a) + ":" + adminPort + path;
     }
 
     /** {@code TRELLIS_UPSTREAM_<NAME>_URL} for each upstream: name upper-cased, '-' and '.' become '_'. */

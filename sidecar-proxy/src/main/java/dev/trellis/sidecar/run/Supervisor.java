@@ -162,7 +162,7 @@ public final class Supervisor {
 
     /** -1 when ready, else the exit code to return. */
     private int awaitSidecarReady() throws InterruptedException {
-        URI ready = URI.create("http://127.0.0.1:" + spec.adminPort() + "/ready");
+        URI ready = URI.create(spec.adminUrl("/ready"));
         long deadline = System.nanoTime() + spec.readyTimeout().toNanos();
         String last = "no answer";
         while (true) {

@@ -17,6 +17,7 @@ import dev.trellis.sidecar.registration.AppHealthChecker;
 import dev.trellis.sidecar.registration.RegistrationClient;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.grpc.ManagedChannel;
+import io.netty.util.NetUtil;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.HexFormat;
@@ -69,8 +70,10 @@ public final class MeshSidecar implements AutoCloseable {
     public record Options(String service, int appPort, HostPort controlPlane, int adminPort, int inboundPort,
                           int outboundPort, Map<String, Integer> upstreams, Map<String, String> labels,
                           String instanceId, String address, String protocol, AppHealthChecker.Settings health,
-                          Duration deregisterTimeout, Duration restartSettle, int ioThreads) {
+                          Duration deregisterTimeout, Duration restartSettle, int ioThreads, String adminAddress) {
         public static final int DEFAULT_ADMIN_PORT = 15000;
+        /** Loopback: the admin API (config dump, reload) is for this host unless asked otherwise. */
+        public static final String DEFAULT_ADMIN_ADDRESS = "127.0.0.1";
         public static final int DEFAULT_INBOUND_PORT = 15006;
         public static final int DEFAULT_OUTBOUND_PORT = 15001;
         public static final Duration DEFAULT_DEREGISTER_TIMEOUT = Duration.ofSeconds(10);
@@ -97,6 +100,13 @@ public final class MeshSidecar implements AutoCloseable {
                         "NAME=PORT with PORT 0..65535");
             }
             check(ioThreads >= 1, "--io-threads", ioThreads, ">= 1");
+            checkAdminAddress(adminAddress);
+        }
+
+        /** The admin server's bind address: an IP literal (0.0.0.0 for every interface, so probes from outside reach it). */
+        public static void checkAdminAddress(String adminAddress) {
+            check(adminAddress != null && (NetUtil.isValidIpV4Address(adminAddress) || NetUtil.isValidIpV6Address(adminAddress)),
+                    "--admin-address", adminAddress, "an IP address such as 127.0.0.1 or 0.0.0.0");
         }
 
         private static void check(boolean ok, String option, Object value, String expected) {
@@ -110,7 +120,7 @@ public final class MeshSidecar implements AutoCloseable {
             return new Options(service, appPort, controlPlane, DEFAULT_ADMIN_PORT, DEFAULT_INBOUND_PORT,
                     DEFAULT_OUTBOUND_PORT, Map.of(), Map.of(), defaultInstanceId(service), "127.0.0.1", "http",
                     AppHealthChecker.Settings.DEFAULT, DEFAULT_DEREGISTER_TIMEOUT, DEFAULT_RESTART_SETTLE,
-                    Math.max(2, Runtime.getRuntime().availableProcessors()));
+                    Math.max(2, Runtime.getRuntime().availableProcessors()), DEFAULT_ADMIN_ADDRESS);
         }
 
         public static String defaultInstanceId(String service) {
@@ -121,22 +131,28 @@ public final class MeshSidecar implements AutoCloseable {
 
         public Options withPorts(int admin, int inbound, int outbound) {
             return new Options(service, appPort, controlPlane, admin, inbound, outbound, upstreams, labels, instanceId,
-                    address, protocol, health, deregisterTimeout, restartSettle, ioThreads);
+                    address, protocol, health, deregisterTimeout, restartSettle, ioThreads, adminAddress);
         }
 
         public Options withUpstreams(Map<String, Integer> u) {
             return new Options(service, appPort, controlPlane, adminPort, inboundPort, outboundPort, u, labels, instanceId,
-                    address, protocol, health, deregisterTimeout, restartSettle, ioThreads);
+                    address, protocol, health, deregisterTimeout, restartSettle, ioThreads, adminAddress);
         }
 
         public Options withIdentity(String id, String addr, String proto, Map<String, String> l) {
             return new Options(service, appPort, controlPlane, adminPort, inboundPort, outboundPort, upstreams, l, id,
-                    addr, proto, health, deregisterTimeout, restartSettle, ioThreads);
+                    addr, proto, health, deregisterTimeout, restartSettle, ioThreads, adminAddress);
         }
 
         public Options withTiming(AppHealthChecker.Settings h, Duration deregister, Duration settle, int threads) {
             return new Options(service, appPort, controlPlane, adminPort, inboundPort, outboundPort, upstreams, labels,
-                    instanceId, address, protocol, h, deregister, settle, threads);
+                    instanceId, address, protocol, h, deregister, settle, threads, adminAddress);
+        }
+
+        /** The admin server on {@code bind} instead of 127.0.0.1 ({@code --admin-address}). */
+        public Options withAdminAddress(String bind) {
+            return new Options(service, appPort, controlPlane, adminPort, inboundPort, outboundPort, upstreams, labels,
+                    instanceId, address, protocol, health, deregisterTimeout, restartSettle, ioThreads, bind);
         }
 
         Instance instance() {
@@ -177,7 +193,7 @@ public final class MeshSidecar implements AutoCloseable {
      */
     public static MeshSidecar start(Options o, IdentityOptions id) throws InterruptedException {
         SidecarConfig boot = new SidecarConfig(new SidecarConfig.NodeInfo("", o.service(), Map.of()),
-                Optional.of(new SocketAddr("127.0.0.1", o.adminPort())), List.of(), Map.of());
+                Optional.of(new SocketAddr(o.adminAddress(), o.adminPort())), List.of(), Map.of());
         AtomicReference<SidecarConfig> holder = new AtomicReference<>(boot);
         // POST /reload and SIGHUP re-apply the last config received, there is no file to re-read
         ProxyRuntime rt = ProxyRuntime.start(holder::get, o.ioThreads(), o.controlPlane(), id, o.service(),
@@ -237,7 +253,7 @@ public final class MeshSidecar implements AutoCloseable {
                 ? v.getListValue().getValuesList().stream().map(Value::getStringValue).toList() : v.getNumberValue()));
         XdsConfigTranslator.Local local = new XdsConfigTranslator.Local(
                 new SidecarConfig.NodeInfo(nodeId, options.service(), nodeMd),
-                Optional.of(new SocketAddr("127.0.0.1", options.adminPort())), options.upstreams());
+                Optional.of(new SocketAddr(options.adminAddress(), options.adminPort())), options.upstreams());
         ads = new AdsClient(channel, node, (candidate, type) -> apply(candidate, local), Scheduler.of(executor),
                 Backoff.defaults(), options.restartSettle());
         ads.start();

@@ -51,6 +51,18 @@ class SidecarFlagsTest {
         assertThat(d.instanceId()).matches("users-[0-9a-f]{8}");
         assertThat(d.address()).isEqualTo("127.0.0.1");
         assertThat(d.protocol()).isEqualTo("http");
+        assertThat(d.adminAddress()).isEqualTo("127.0.0.1");
+        assertThat(options("--service", "users", "--app-port", "8080", "--admin-address", "0.0.0.0").adminAddress())
+                .isEqualTo("0.0.0.0");
+    }
+
+    @Test
+    void adminAddressIsAnIpInFlagsModeOnly() {
+        assertThat(run("sidecar", "--service", "users", "--app-port", "8080", "--admin-address", "example.com")).isEqualTo(Cli.USAGE);
+        assertThat(err.toString()).contains("--admin-address: 'example.com' (expected: an IP address such as 127.0.0.1 or 0.0.0.0)");
+        err.getBuffer().setLength(0);
+        assertThat(run("sidecar", "--config", "b.yaml", "--admin-address", "0.0.0.0")).isEqualTo(Cli.USAGE);
+        assertThat(err.toString()).contains("--admin-address: only in flags mode");
     }
 
     @Test

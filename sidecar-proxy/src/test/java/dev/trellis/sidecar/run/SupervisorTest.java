@@ -143,4 +143,21 @@ class SupervisorTest {
         assertThatThrownBy(() -> RunSpec.parseUpstream("users=70000")).hasMessageContaining("port 70000 (expected: 1..65535)");
         assertThatThrownBy(() -> RunSpec.parseUpstream("users")).hasMessageContaining("(expected: NAME=PORT");
     }
+
+    @Test
+    void adminAddressIsPassedToTheSidecarAndReadinessPolledThere() {
+        RunCommand run = new RunCommand();
+        dev.trellis.common.cli.Cli.commandLine(run).parseArgs("--service", "users", "--app-port", "8080", "--admin-address", "0.0.0.0", "--", "app");
+        RunSpec spec = run.toSpec();
+        assertThat(String.join(" ", spec.sidecarArgs())).contains("--admin-address 0.0.0.0");
+        assertThat(spec.adminUrl("/ready")).isEqualTo("http://127.0.0.1:15000/ready");
+        RunSpec pod = new RunSpec("users", 15000, Map.of(), List.of(), List.of("app"), Duration.ofSeconds(1), Duration.ofSeconds(1),
+                Duration.ofSeconds(1), Optional.empty(), Optional.of("10.0.0.7"));
+        assertThat(pod.adminUrl("/ready")).isEqualTo("http://10.0.0.7:15000/ready");
+        assertThat(new RunSpec("users", 15000, Map.of(), List.of(), List.of("app"), Duration.ofSeconds(1), Duration.ofSeconds(1),
+                Duration.ofSeconds(1), Optional.empty()).adminUrl("/ready")).isEqualTo("http://127.0.0.1:15000/ready");
+        RunCommand bad = new RunCommand();
+        dev.trellis.common.cli.Cli.commandLine(bad).parseArgs("--service", "users", "--app-port", "8080", "--admin-address", "pod", "--", "app");
+        assertThatThrownBy(bad::toSpec).hasMessageContaining("--admin-address: 'pod' (expected: an IP address");
+    }
 }
