@@ -24,6 +24,7 @@ import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLSocket;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * {@code trellis gateway} as its own JVM (the sidecar jar's main class on this test's class path)
@@ -112,6 +113,7 @@ class GatewayProcessTest {
     }
 
     @Test
+    @Timeout(value = 300, unit = TimeUnit.SECONDS) // a JVM of its own: slow to start on a loaded machine
     void gatewayProcessServesHttpsToTwoServicesAndSwapsItsCertificateWithoutDroppingConnections() throws Exception {
         dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "gateway-process");
         Path policy = Files.createDirectories(dir.resolve("policy"));
@@ -157,7 +159,7 @@ class GatewayProcessTest {
                 "--admin-port", String.valueOf(admin), "--admin-address", "0.0.0.0", "--io-threads", "1"));
         gateway = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
 
-        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(250)).until(() -> {
+        await().atMost(Duration.ofSeconds(200)).pollInterval(Duration.ofMillis(250)).until(() -> {
             assertThat(gateway.isAlive()).as("gateway process alive; its log:\n%s", Files.readString(log)).isTrue();
             try {
                 return Mesh.get(admin, "/ready").statusCode() == 200 && sa.ready() && sb.ready();
