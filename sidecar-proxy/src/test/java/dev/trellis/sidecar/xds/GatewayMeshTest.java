@@ -33,6 +33,7 @@ import java.util.OptionalInt;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * {@code trellis gateway} against a real control plane and real services behind their sidecars:
@@ -50,6 +51,7 @@ class GatewayMeshTest {
     static HttpClient https;
 
     @BeforeAll
+    @Timeout(value = 300, unit = TimeUnit.SECONDS) // five proxies and a control plane: slow on a loaded machine
     static void start() throws Exception {
         mesh = new Mesh(Duration.ofSeconds(5));
         pki = new TestPki();
@@ -104,10 +106,10 @@ class GatewayMeshTest {
                 Optional.of(leaf[0]), Optional.of(leaf[1]), 0, "g1", Duration.ofMillis(200), Duration.ZERO, 1));
         mesh.closeables.add(gateway);
         https = HttpClient.newBuilder().sslContext(pki.clientContext()).connectTimeout(Duration.ofSeconds(10)).build();
-        await().atMost(Duration.ofSeconds(60)).ignoreExceptions().until(() -> gateway.sidecar().ready()
+        await().atMost(Duration.ofSeconds(150)).ignoreExceptions().until(() -> gateway.sidecar().ready()
                 && gateway.listenerAddress(MeshGateway.HTTPS) != null && get("/web", null).statusCode() == 200);
         // both subsets of shop have their endpoints at the gateway
-        await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> get("/shop/x", null, "x-canary", "1").statusCode() == 200
+        await().atMost(Duration.ofSeconds(60)).ignoreExceptions().until(() -> get("/shop/x", null, "x-canary", "1").statusCode() == 200
                 && get("/shop/x", null).statusCode() == 200);
     }
 
