@@ -37,12 +37,15 @@ public final class BenchMain {
 
     /** {@code trellis bench}: measures the scenarios and writes the report. */
     @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
+            subcommands = CpScale.class,
             description = {
                 "Measure latency, throughput, CPU and memory of the Trellis sidecar against direct calls, HAProxy and nginx.",
                 "",
                 "Scenarios (all by default, run in this order): direct, sidecar, mesh, haproxy, haproxy-mtls, nginx.",
                 "A scenario whose program is missing (haproxy, nginx, the sidecar jar) is skipped with a message.",
-                "Writes report.md, latency-<rate>rps.svg and raw .hgrm files to --out."})
+                "Writes report.md, latency-<rate>rps.svg and raw .hgrm files to --out.",
+                "",
+                "`bench cp-scale` measures the control plane instead (see `bench cp-scale --help`)."})
     static final class Bench implements Callable<Integer> {
         private static final int MAX_PAYLOAD = 16 << 20;
 
@@ -165,7 +168,7 @@ public final class BenchMain {
             return "./trellis bench" + (args.isEmpty() ? "" : " " + args.stream().map(Bench::quote).collect(Collectors.joining(" ")));
         }
 
-        private static String quote(String a) {
+        static String quote(String a) {
             return a.matches("[A-Za-z0-9_./,:=@%+-]+") ? a : "'" + a.replace("'", "'\\''") + "'";
         }
 
@@ -173,9 +176,90 @@ public final class BenchMain {
             return new CommandLine.ParameterException(spec.commandLine(), message);
         }
 
-        private static Path home() {
+        static Path home() {
             String h = System.getProperty("trellis.home");
             return Path.of(h != null ? h : "").toAbsolutePath();
+        }
+    }
+
+    /** {@code trellis bench cp-scale}: the control plane with many simulated proxies. */
+    @Command(name = "cp-scale", mixinStandardHelpOptions = true, sortOptions = false,
+            description = {
+                "Measure the control plane at scale: a real control plane in a child JVM, --services services and",
+                "--proxies simulated sidecars (registration + ADS over TLS gRPC, ACKing as Envoy does).",
+                "Reports registration and first-full-sync times, the time from a policy change (a Service timeout",
+                "through the admin API) to each affected proxy's ACK (p50/p99/max) for a service every proxy calls",
+                "and for one only a few call, which proxies got pushes, and the control plane's heap and CPU.",
+                "Writes report.md and control-plane.log to --out."})
+    static final class CpScale implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = "--services", paramLabel = "N", defaultValue = "1000", converter = PositiveInt.class,
+                description = "Services in the mesh (default: ${DEFAULT-VALUE}).")
+        int services;
+
+        @Option(names = "--proxies", paramLabel = "N", defaultValue = "2000", converter = PositiveInt.class,
+                description = "Simulated sidecars, each on its own connection (default: ${DEFAULT-VALUE}).")
+        int proxies;
+
+        @Option(names = "--upstreams", paramLabel = "N", defaultValue = "4", converter = PositiveInt.class,
+                description = "Upstream services each proxy declares, the one every proxy calls included (default: ${DEFAULT-VALUE}).")
+        int upstreams;
+
+        @Option(names = "--rounds", paramLabel = "N", defaultValue = "3", converter = PositiveInt.class,
+                description = "Times each policy change is made; the first runs cold code paths (default: ${DEFAULT-VALUE}).")
+        int rounds;
+
+        @Option(names = "--timeout", paramLabel = "D", defaultValue = "5m",
+                description = "Bound on registration, the first sync and each change (default: ${DEFAULT-VALUE}).")
+        Duration timeout;
+
+        @Option(names = "--quiet", paramLabel = "D", defaultValue = "1s",
+                description = "The fleet is settled after this long without a response (default: ${DEFAULT-VALUE}).")
+        Duration quiet;
+
+        @Option(names = "--out", paramLabel = "DIR",
+                description = "Output folder (default: benchmarks/results/<timestamp>-cp-scale/).")
+        Path out;
+
+        @Option(names = "--cp-jvm-opts", paramLabel = "OPTS", defaultValue = "",
+                description = "JVM options for the control plane, space-separated, e.g. \"-Xmx512m\".")
+        String cpJvmOpts;
+
+        @Override
+        public Integer call() throws Exception {
+            new dev.trellis.bench.cp.CpScaleRunner(settings(Bench.home()), System.out, System.err).run();
+            System.out.flush();
+            return 0;
+        }
+
+        dev.trellis.bench.cp.CpScaleSettings settings(Path home) {
+            if (services > 100_000) throw usage("--services: " + services + " (expected: 1..100000)");
+            if (proxies > 10_000) throw usage("--proxies: " + proxies + " (expected: 1..10000, one connection each)");
+            if (upstreams > services) {
+                throw usage("--upstreams: " + upstreams + " (expected: 1.." + services + ", at most --services)");
+            }
+            if (timeout.isNegative() || timeout.isZero()) throw usage("--timeout: " + Durations.format(timeout) + " (expected: > 0)");
+            if (quiet.compareTo(Duration.ofMillis(200)) < 0) {
+                throw usage("--quiet: " + Durations.format(quiet) + " (expected: >= 200ms, longer than the debounce)");
+            }
+            Path outDir = out != null ? out : home.resolve("benchmarks/results").resolve(LocalDateTime.now()
+                    .format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss", Locale.ROOT)) + "-cp-scale");
+            List<String> jvm = cpJvmOpts.isBlank() ? List.of() : List.of(cpJvmOpts.trim().split("\\s+"));
+            Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+            List<String> args = spec.commandLine().getParseResult() == null ? List.of()
+                    : spec.commandLine().getParseResult().originalArgs();
+            int at = args.indexOf(spec.name());
+            List<String> own = at < 0 ? args : args.subList(at + 1, args.size());
+            String command = "./trellis bench cp-scale" + (own.isEmpty() ? ""
+                    : " " + own.stream().map(Bench::quote).collect(Collectors.joining(" ")));
+            return new dev.trellis.bench.cp.CpScaleSettings(services, proxies, upstreams, 42, 64, timeout, timeout, quiet,
+                    outDir.toAbsolutePath(), java, jvm, rounds, command);
+        }
+
+        private CommandLine.ParameterException usage(String message) {
+            return new CommandLine.ParameterException(spec.commandLine(), message);
         }
     }
 

@@ -86,6 +86,27 @@ class BenchMainTest {
     }
 
     @Test
+    void cpScaleOptions() {
+        CommandLine cl = Cli.commandLine(new BenchMain());
+        CommandLine.ParseResult parsed = cl.parseArgs("bench", "cp-scale", "--services", "10", "--proxies", "20",
+                "--cp-jvm-opts", "-Xmx512m -XX:+UseG1GC");
+        BenchMain.CpScale c = (BenchMain.CpScale) parsed.subcommand().subcommand().commandSpec().userObject();
+        var s = c.settings(Path.of("/home/trellis"));
+        assertThat(s.services()).isEqualTo(10);
+        assertThat(s.proxies()).isEqualTo(20);
+        assertThat(s.upstreams()).isEqualTo(4);
+        assertThat(s.rounds()).isEqualTo(3);
+        assertThat(s.cpJvmOptions()).containsExactly("-Xmx512m", "-XX:+UseG1GC");
+        assertThat(s.out().toString()).startsWith("/home/trellis/benchmarks/results/").endsWith("-cp-scale");
+        assertThat(s.command()).isEqualTo("./trellis bench cp-scale --services 10 --proxies 20 --cp-jvm-opts '-Xmx512m -XX:+UseG1GC'");
+
+        assertThat(fails("bench", "cp-scale", "--proxies", "0")).contains("'--proxies'", "'0' (expected: a whole number > 0)");
+        assertThat(fails("bench", "cp-scale", "--services", "3", "--upstreams", "5"))
+                .contains("--upstreams: 5 (expected: 1..3, at most --services)");
+        assertThat(fails("bench", "cp-scale", "--quiet", "50ms")).contains("--quiet: 50ms (expected: >= 200ms");
+    }
+
+    @Test
     void aTinyDirectRunWritesTheReport(@TempDir Path out) throws Exception {
         CommandLine cl = Cli.commandLine(new BenchMain());
         int code = cl.execute("bench", "direct", "--rate", "100", "--duration", "1s", "--warmup", "0s",
