@@ -42,6 +42,12 @@ public final class SnapshotPublisher {
     private final Timer translateTimer;
     private long windowStartNanos;
     private boolean scheduled;
+    private RegistryView view;
+    private long viewsBuilt;
+
+    /** The registry as of one generation, by service and by node id. */
+    private record RegistryView(long generation, Map<String, List<ServiceInstance>> byService,
+                                Map<String, ServiceInstance> byNode) {}
 
     private record NodeState(ProxyNode node, Translator.OutboundKey key, XdsResources outbound, XdsResources resources,
                              String lds, String rds, String cds, String eds, NodeSnapshot snapshot) {}
@@ -99,9 +105,33 @@ public final class SnapshotPublisher {
         synchronized (this) {
             NodeState prev = nodes.get(node.id());
             if (prev != null && prev.node().equals(node)) return;
-            long gen = registry.generation();
-            publish(node, prev, System.nanoTime(), policy.get(), registry.byService(), byNode(), gen);
+            RegistryView v = view();
+            publish(node, prev, System.nanoTime(), policy.get(), v.byService(), v.byNode(), v.generation());
         }
+    }
+
+    /**
+     * The registry by service and by node as of its current generation, built once per generation:
+     * a burst of proxies connecting (a control-plane restart, a mesh starting) reuses it instead of
+     * sorting the whole registry for each proxy. Caller holds the lock.
+     */
+    private RegistryView view() {
+        long gen = registry.generation();
+        RegistryView v = view;
+        if (v == null || v.generation() != gen) {
+            Map<String, List<ServiceInstance>> byService = registry.byService();
+            Map<String, ServiceInstance> byNode = new java.util.HashMap<>();
+            byService.values().forEach(list -> list.forEach(i -> byNode.put(i.nodeId(), i)));
+            v = new RegistryView(gen, byService, byNode);
+            view = v;
+            viewsBuilt++;
+        }
+        return v;
+    }
+
+    /** How many registry views were built (tests: one per registry generation, not one per proxy). */
+    synchronized long viewsBuilt() {
+        return viewsBuilt;
     }
 
     private void nodeGone(String nodeId) {
@@ -123,9 +153,10 @@ public final class SnapshotPublisher {
         try {
             synchronized (this) {
                 MeshPolicy p = policy.get();
-                long gen = registry.generation();
-                Map<String, List<ServiceInstance>> byService = registry.byService();
-                Map<String, ServiceInstance> byNode = byNode();
+                RegistryView v = view();
+                long gen = v.generation();
+                Map<String, List<ServiceInstance>> byService = v.byService();
+                Map<String, ServiceInstance> byNode = v.byNode();
                 // forget what no node uses any more; keep the rest for identity reuse within this push
                 resourcesByMap = new java.util.IdentityHashMap<>();
                 versioned = new java.util.IdentityHashMap<>();
@@ -157,7 +188,9 @@ public final class SnapshotPublisher {
         Translator.OutboundKey key = gateway ? GatewayTranslator.outboundKey(node, p) : Translator.OutboundKey.of(node, self);
         Computed c = outboundCache.get(key);
         if (c == null || c.registryGeneration() != generation || c.policyRevision() != p.revision()) {
-            XdsResources fresh = canonical(Translator.outbound(key, p, byService), c != null ? c.resources() : published(key));
+            // no cached translation means no node uses this key (the cache keeps every key in use), so
+            // there is nothing published to reuse instances from
+            XdsResources fresh = canonical(Translator.outbound(key, p, byService), c != null ? c.resources() : null);
             c = new Computed(generation, p.revision(), fresh);
             outboundCache.put(key, c);
         }
@@ -204,20 +237,6 @@ public final class SnapshotPublisher {
             }
             return io.envoyproxy.controlplane.cache.SnapshotResources.create(vr, names -> version);
         });
-    }
-
-    private Map<String, ServiceInstance> byNode() {
-        Map<String, ServiceInstance> m = new java.util.HashMap<>();
-        for (ServiceInstance i : registry.instances()) m.put(i.nodeId(), i);
-        return m;
-    }
-
-    /** The outbound resources currently published for some node with {@code key}, or null. */
-    private XdsResources published(Translator.OutboundKey key) {
-        for (NodeState s : nodes.values()) {
-            if (s.key().equals(key)) return s.outbound();
-        }
-        return null;
     }
 
     /** {@code fresh}, reusing the instances of {@code old} for every resource that did not change. */
