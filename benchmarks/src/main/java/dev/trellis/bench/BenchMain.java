@@ -37,7 +37,7 @@ public final class BenchMain {
 
     /** {@code trellis bench}: measures the scenarios and writes the report. */
     @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
-            subcommands = CpScale.class,
+            subcommands = {CpScale.class, BenchMain.Jmh.class},
             description = {
                 "Measure latency, throughput, CPU and memory of the Trellis sidecar against direct calls, HAProxy and nginx.",
                 "",
@@ -45,7 +45,8 @@ public final class BenchMain {
                 "A scenario whose program is missing (haproxy, nginx, the sidecar jar) is skipped with a message.",
                 "Writes report.md, latency-<rate>rps.svg and raw .hgrm files to --out.",
                 "",
-                "`bench cp-scale` measures the control plane instead (see `bench cp-scale --help`)."})
+                "`bench cp-scale` measures the control plane instead (see `bench cp-scale --help`);",
+                "`bench jmh [JMH OPTIONS] [REGEX]` runs the JMH microbenchmarks."})
     static final class Bench implements Callable<Integer> {
         private static final int MAX_PAYLOAD = 16 << 20;
 
@@ -211,7 +212,7 @@ public final class BenchMain {
                 description = "Times each policy change is made; the first runs cold code paths (default: ${DEFAULT-VALUE}).")
         int rounds;
 
-        @Option(names = "--timeout", paramLabel = "D", defaultValue = "5m",
+        @Option(names = "--timeout", paramLabel = "D", defaultValue = "10m",
                 description = "Bound on registration, the first sync and each change (default: ${DEFAULT-VALUE}).")
         Duration timeout;
 
@@ -260,6 +261,22 @@ public final class BenchMain {
 
         private CommandLine.ParameterException usage(String message) {
             return new CommandLine.ParameterException(spec.commandLine(), message);
+        }
+    }
+
+    /** {@code trellis bench jmh ...}: JMH's own command line over the benchmarks in this jar. */
+    @Command(name = "jmh", description = {
+            "Run the JMH microbenchmarks (sidecar hot paths, load generator); every argument goes to JMH,",
+            "e.g. `bench jmh -f 1 -wi 2 -i 3 -w 1s -r 1s LoadBalancer`, `bench jmh -l` to list, `bench jmh -h` for JMH's help."})
+    static final class Jmh implements Callable<Integer> {
+        // JMH's options are not ours: everything passes through in order
+        @CommandLine.Unmatched
+        List<String> args = new ArrayList<>();
+
+        @Override
+        public Integer call() throws Exception {
+            org.openjdk.jmh.Main.main(args.toArray(String[]::new));
+            return 0;
         }
     }
 

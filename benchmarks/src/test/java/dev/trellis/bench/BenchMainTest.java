@@ -107,6 +107,23 @@ class BenchMainTest {
     }
 
     @Test
+    void jmhListsTheSidecarBenchmarks() throws Exception {
+        java.io.PrintStream stdout = System.out;
+        java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+        System.setOut(new java.io.PrintStream(captured, true, java.nio.charset.StandardCharsets.UTF_8));
+        int code;
+        try {
+            code = Cli.commandLine(new BenchMain()).execute("bench", "jmh", "-l", "Benchmark");
+        } finally {
+            System.setOut(stdout);
+        }
+        assertThat(code).isZero();
+        assertThat(captured.toString(java.nio.charset.StandardCharsets.UTF_8)).contains(
+                "RouteMatchBenchmark.defaultRoute", "LoadBalancerBenchmark.pick", "HeaderConversionBenchmark.http1ToHttp2",
+                "CircuitBreakerBenchmark.requestAcquireRelease", "AccessLogBenchmark.line");
+    }
+
+    @Test
     void aTinyDirectRunWritesTheReport(@TempDir Path out) throws Exception {
         CommandLine cl = Cli.commandLine(new BenchMain());
         int code = cl.execute("bench", "direct", "--rate", "100", "--duration", "1s", "--warmup", "0s",

@@ -188,7 +188,8 @@ final class ControlPlaneProcess implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         try {
-            if (!process.waitFor(10, TimeUnit.SECONDS)) {
+            // generous: a JVM started with a flight recording writes it on the way out
+            if (!process.waitFor(60, TimeUnit.SECONDS)) {
                 process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
             }
             pump.join(5000);
