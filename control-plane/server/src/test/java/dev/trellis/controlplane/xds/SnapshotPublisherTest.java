@@ -71,9 +71,12 @@ class SnapshotPublisherTest {
         }
 
         healthy("other", "o1");
-        await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
-                assertThat(endpoints(publisher.resources("sidecar~echo~e0"), "outbound|other")).isEqualTo(2));
-        assertThat(endpoints(publisher.resources("sidecar~echo~e" + (n - 1)), "outbound|other")).isEqualTo(2);
+        // the push updates node after node: wait for the whole of it
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            for (int i = 0; i < n; i++) {
+                assertThat(endpoints(publisher.resources("sidecar~echo~e" + i), "outbound|other")).isEqualTo(2);
+            }
+        });
         // registering and reporting healthy are two changes; pushes may merge them into one view
         assertThat(publisher.viewsBuilt()).isBetween(2L, 3L);
     }
