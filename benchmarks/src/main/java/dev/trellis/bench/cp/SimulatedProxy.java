@@ -84,6 +84,8 @@ final class SimulatedProxy {
     private volatile long probeAckNanos;
     private int responsesSinceMark;
     private int responses;
+    private static final int MAX_REGISTER_ATTEMPTS = 5;
+    private volatile int registerAttempts;
 
     /**
      * @param expectedEndpoints per service, how many instances its EDS cluster must list before this
@@ -108,6 +110,7 @@ final class SimulatedProxy {
 
     /** Opens the registration call; {@link #registered} completes once the instance is registered and reported healthy. */
     synchronized void register() {
+        registerAttempts++;
         registration = RegistrationGrpc.newStub(channel).register(new StreamObserver<>() {
             @Override
             public void onNext(RegistrationResponse r) {
@@ -122,6 +125,13 @@ final class SimulatedProxy {
 
             @Override
             public void onError(Throwable t) {
+                // as a sidecar does: a connection that could not be made (a TLS handshake that timed
+                // out on a busy machine) is tried again after a second, a few times
+                if (!registered.isDone() && io.grpc.Status.fromThrowable(t).getCode() == io.grpc.Status.Code.UNAVAILABLE
+                        && registerAttempts < MAX_REGISTER_ATTEMPTS) {
+                    CompletableFuture.delayedExecutor(1, java.util.concurrent.TimeUnit.SECONDS).execute(SimulatedProxy.this::register);
+                    return;
+                }
                 registered.completeExceptionally(t);
                 listener.failed(SimulatedProxy.this, t);
             }
