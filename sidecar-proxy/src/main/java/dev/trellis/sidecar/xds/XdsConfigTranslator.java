@@ -113,7 +113,8 @@ public final class XdsConfigTranslator {
     /**
      * {@code 127.0.0.1:<port>} sending everything to {@code service}: the outbound listener's
      * connection manager over the service's own virtual host (its routes, subsets, retries and
-     * timeouts) matching any authority. No such virtual host: every request gets 404 NR.
+     * timeouts) matching any authority, with the outbound listener's telemetry. No such virtual
+     * host: every request gets 404 NR.
      */
     static ListenerConfig upstreamListener(ListenerConfig outbound, String service, int port) {
         RouteTable out = outbound.http().routes();
@@ -123,7 +124,9 @@ public final class XdsConfigTranslator {
                         vh.responseHeaders()))
                 .toList();
         RouteTable table = new RouteTable(UPSTREAM_PREFIX + service, vhs, out.requestHeaders(), out.responseHeaders());
+        // the app's calls through this listener are outbound calls: same access logs, tracing and reporter
         return new ListenerConfig(UPSTREAM_PREFIX + service, new SocketAddr("127.0.0.1", port),
-                outbound.http().withRoutes(table), Optional.empty());
+                outbound.http().withRoutes(table), Optional.empty(), false,
+                outbound.telemetry().withDirection(dev.trellis.sidecar.config.TelemetryConfig.Direction.OUTBOUND));
     }
 }

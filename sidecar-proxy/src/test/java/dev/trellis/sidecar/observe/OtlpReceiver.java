@@ -25,16 +25,16 @@ import java.util.stream.Collectors;
  * An in-process OTLP collector: the TraceService over real gRPC (grpc-java) and
  * {@code POST /v1/traces} over HTTP, both on port 0, keeping every span it receives.
  */
-final class OtlpReceiver implements AutoCloseable {
+public final class OtlpReceiver implements AutoCloseable {
     /** A received span with its resource's {@code service.name}, ids in hex. */
-    record Received(String service, String traceId, String spanId, String parentSpanId, String name, Span.SpanKind kind,
+    public record Received(String service, String traceId, String spanId, String parentSpanId, String name, Span.SpanKind kind,
                     Map<String, String> attributes) {}
 
-    final List<Received> spans = new CopyOnWriteArrayList<>();
+    public final List<Received> spans = new CopyOnWriteArrayList<>();
     private final Server grpc;
     private final HttpServer http;
 
-    OtlpReceiver() throws IOException {
+    public OtlpReceiver() throws IOException {
         grpc = ServerBuilder.forPort(0).addService(new TraceServiceGrpc.TraceServiceImplBase() {
             @Override
             public void export(ExportTraceServiceRequest req, StreamObserver<ExportTraceServiceResponse> out) {
@@ -57,11 +57,11 @@ final class OtlpReceiver implements AutoCloseable {
         http.start();
     }
 
-    int grpcPort() {
+    public int grpcPort() {
         return grpc.getPort();
     }
 
-    int httpPort() {
+    public int httpPort() {
         return http.getAddress().getPort();
     }
 
@@ -91,7 +91,7 @@ final class OtlpReceiver implements AutoCloseable {
         };
     }
 
-    List<Received> trace(String traceId) {
+    public List<Received> trace(String traceId) {
         return spans.stream().filter(s -> s.traceId().equals(traceId)).toList();
     }
 

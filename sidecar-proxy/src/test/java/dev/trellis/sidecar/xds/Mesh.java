@@ -37,7 +37,13 @@ final class Mesh implements AutoCloseable {
     }
 
     Mesh(Duration grace, int port) throws Exception {
+        this(grace, port, POLICY);
+    }
+
+    /** With {@code policy} (a MeshConfig document) as the mesh's policy file. */
+    Mesh(Duration grace, int port, String policy) throws Exception {
         this.grace = grace;
+        this.policy = policy;
         cp = startControlPlane(port);
     }
 
@@ -55,18 +61,24 @@ final class Mesh implements AutoCloseable {
                 loadBalancer: round_robin
                 retries: {attempts: 0}
             """;
+    private final String policy;
     private Path policyDir;
 
     ControlPlane startControlPlane(int port) throws Exception {
         if (policyDir == null) {
             policyDir = Files.createTempDirectory(Files.createDirectories(Path.of("target", "xds-policy")), "policy");
-            Files.writeString(policyDir.resolve("mesh.yaml"), POLICY);
+            Files.writeString(policyDir.resolve("mesh.yaml"), policy);
         }
         // plaintext and an open admin API: the sidecar's control-plane channel is plaintext for now
         return ControlPlane.builder().port(port).adminPort(0).gracePeriod(grace).debounce(Duration.ofMillis(20))
                 .policyDir(policyDir)
                 .credentials(io.grpc.InsecureServerCredentials.create())
                 .adminGuard(dev.trellis.controlplane.admin.AdminServer.Guard.ALLOW_ALL).start();
+    }
+
+    /** Rewrites the policy file; the control plane applies it within a second. */
+    void policy(String yaml) throws IOException {
+        Files.writeString(policyDir.resolve("mesh.yaml"), yaml);
     }
 
     HostPort address() {

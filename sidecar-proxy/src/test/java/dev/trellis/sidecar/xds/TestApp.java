@@ -20,6 +20,8 @@ final class TestApp implements AutoCloseable {
     private final HttpServer server;
     private final ExecutorService pool = Executors.newFixedThreadPool(4);
     private volatile int health = 200;
+    /** The {@code traceparent} of the last request (null without one). */
+    volatile String lastTraceparent;
 
     TestApp(String name) throws IOException {
         this.name = name;
@@ -33,6 +35,7 @@ final class TestApp implements AutoCloseable {
                     return;
                 }
                 requests.incrementAndGet();
+                lastTraceparent = ex.getRequestHeaders().getFirst("traceparent");
                 byte[] b = name.getBytes(StandardCharsets.UTF_8);
                 ex.getResponseHeaders().add("x-path", ex.getRequestURI().getPath());
                 ex.getResponseHeaders().add("x-host", String.valueOf(ex.getRequestHeaders().getFirst("host")));
