@@ -117,8 +117,20 @@ public final class AdminServer {
                 }
                 case "/config_dump" -> send(ctx, keepAlive, 200, "application/json", json(sidecar.config()));
                 case "/clusters" -> send(ctx, keepAlive, 200, "application/json", json(clusters()));
-                case "/metrics" -> send(ctx, keepAlive, 200, "text/plain; version=0.0.4; charset=utf-8", sidecar.metrics().scrape()
-                        + ClusterStats.prometheus(sidecar.clusterManager().all()));
+                // off the event loop: a scrape reads certificate files
+                case "/metrics" -> blocking.execute(() -> {
+                    String body;
+                    int status = 200;
+                    try {
+                        body = sidecar.metrics().scrape() + ClusterStats.prometheus(sidecar.clusterManager().all());
+                    } catch (RuntimeException e) {
+                        status = 500;
+                        body = "scrape failed: " + e + "\n";
+                    }
+                    int code = status;
+                    String text = body;
+                    ctx.executor().execute(() -> send(ctx, keepAlive, code, "text/plain; version=0.0.4; charset=utf-8", text));
+                });
                 case "/reload" -> {
                     if (!m.equals(HttpMethod.POST)) {
                         send(ctx, keepAlive, 405, "text/plain", "use POST /reload\n");

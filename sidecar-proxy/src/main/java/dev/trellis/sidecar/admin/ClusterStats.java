@@ -64,7 +64,10 @@ public final class ClusterStats {
         return out;
     }
 
-    /** Prometheus text: gauges of open resources, counters of overflows and retries, ejected hosts. */
+    /**
+     * Prometheus text: gauges of open resources, counters of overflows, retries, retries refused and
+     * outlier ejections, and hosts ejected or failing health checks now.
+     */
     public static String prometheus(Collection<Cluster> clusters) {
         StringBuilder sb = new StringBuilder();
         sb.append("# HELP trellis_cluster_circuit_breaker_open Resources in use per cluster, priority and resource\n");
@@ -75,6 +78,12 @@ public final class ClusterStats {
         StringBuilder retries = new StringBuilder();
         retries.append("# HELP trellis_cluster_retries_total Retries started per cluster\n");
         retries.append("# TYPE trellis_cluster_retries_total counter\n");
+        StringBuilder retryOverflows = new StringBuilder();
+        retryOverflows.append("# HELP trellis_upstream_retry_overflows_total Retries not made because the retry budget or max_retries was used up\n");
+        retryOverflows.append("# TYPE trellis_upstream_retry_overflows_total counter\n");
+        StringBuilder ejections = new StringBuilder();
+        ejections.append("# HELP trellis_upstream_outlier_ejections_total Hosts ejected by outlier detection, by cluster and reason\n");
+        ejections.append("# TYPE trellis_upstream_outlier_ejections_total counter\n");
         StringBuilder ejected = new StringBuilder();
         ejected.append("# HELP trellis_cluster_unhealthy_hosts Hosts ejected as outliers or failing active health checks\n");
         ejected.append("# TYPE trellis_cluster_unhealthy_hosts gauge\n");
@@ -90,12 +99,20 @@ public final class ClusterStats {
                 }
             }
             retries.append("trellis_cluster_retries_total{cluster=\"").append(name).append("\"} ").append(c.retries()).append('\n');
+            retryOverflows.append("trellis_upstream_retry_overflows_total{cluster=\"").append(name).append("\"} ")
+                    .append(c.retryOverflows()).append('\n');
+            if (c.outlierDetector() != null) {
+                // reasons are OutlierDetector's constants: bounded
+                c.outlierDetector().ejectionsByReason().forEach((reason, n) -> ejections
+                        .append("trellis_upstream_outlier_ejections_total{cluster=\"").append(name).append("\",reason=\"")
+                        .append(escape(reason)).append("\"} ").append(n).append('\n'));
+            }
             long out = c.hosts().stream().filter(h -> h.ejectedFor() != null).count();
             long hc = c.hosts().stream().filter(Host::failedActiveHealthCheck).count();
             ejected.append("trellis_cluster_unhealthy_hosts{cluster=\"").append(name).append("\",reason=\"outlier_ejected\"} ").append(out).append('\n');
             ejected.append("trellis_cluster_unhealthy_hosts{cluster=\"").append(name).append("\",reason=\"failed_active_health_check\"} ").append(hc).append('\n');
         }
-        return sb.append(overflow).append(retries).append(ejected).toString();
+        return sb.append(overflow).append(retries).append(retryOverflows).append(ejections).append(ejected).toString();
     }
 
     private static String escape(String s) {

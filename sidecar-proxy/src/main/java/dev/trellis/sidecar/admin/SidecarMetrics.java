@@ -4,6 +4,7 @@ import dev.trellis.sidecar.cluster.Cluster;
 import dev.trellis.sidecar.cluster.Host;
 import dev.trellis.sidecar.error.ResponseFlag;
 import dev.trellis.sidecar.error.StreamInfo;
+import dev.trellis.sidecar.upstream.ConnectionPool;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
@@ -13,6 +14,13 @@ import io.micrometer.core.instrument.TimeGauge;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -48,10 +56,16 @@ public final class SidecarMetrics {
     private final MultiGauge activeRequests;
     private final MultiGauge endpoints;
     private final MultiGauge certificates;
+    private final MultiGauge poolConnections;
+    private final MultiGauge pendingRequests;
     private final Counter accessLogDropped;
     private final Counter accessLogWritten;
     private volatile Supplier<Collection<Cluster>> clusters = List::of;
-    private volatile Map<String, Instant> certificateExpiry = Map.of();
+    private volatile Map<String, Path> certificateFiles = Map.of();
+    /** notAfter by file, re-read when the file's modification time or size changes (certificates rotate in place). */
+    private final Map<Path, CertificateStamp> notAfterCache = new ConcurrentHashMap<>();
+
+    private record CertificateStamp(long modified, long size, Instant notAfter) {}
 
     public SidecarMetrics() {
         this(Clock.systemUTC());
@@ -67,6 +81,12 @@ public final class SidecarMetrics {
                 .description("Endpoints by cluster and health").register(registry);
         certificates = MultiGauge.builder("trellis.certificate.expiry").baseUnit("seconds")
                 .description("Seconds until a configured TLS certificate expires, by owner").register(registry);
+        poolConnections = MultiGauge.builder("trellis.upstream.pool.connections")
+                .description("Open pooled upstream connections by cluster and state (active: carrying a stream, idle: kept for reuse)")
+                .register(registry);
+        pendingRequests = MultiGauge.builder("trellis.upstream.pending.requests")
+                .description("Requests waiting in the connection pools for a connection or stream, by cluster")
+                .register(registry);
         Gauge.builder("trellis.config.generation", configGeneration, AtomicLong::doubleValue)
                 .description("Configs applied since start (1 after the first)").register(registry);
         TimeGauge.builder("trellis.config.last.update.timestamp", configUpdatedMillis, TimeUnit.MILLISECONDS,
@@ -86,11 +106,16 @@ public final class SidecarMetrics {
         this.clusters = source;
     }
 
-    /** A config was applied: bumps the generation and the last update time. */
-    public void configApplied(Map<String, Instant> certificateNotAfter) {
+    /**
+     * A config was applied: bumps the generation and the last update time. {@code certificates}
+     * are the leaf certificate files by owner ({@code listener/NAME}, {@code cluster/NAME}), read
+     * at each scrape so a certificate rotated in place shows its new expiry.
+     */
+    public void configApplied(Map<String, Path> certificates) {
         configGeneration.incrementAndGet();
         configUpdatedMillis.set(clock.millis());
-        certificateExpiry = Map.copyOf(certificateNotAfter);
+        certificateFiles = Map.copyOf(certificates);
+        notAfterCache.keySet().retainAll(certificateFiles.values());
     }
 
     public Counter accessLogDropped() {
@@ -165,7 +190,10 @@ public final class SidecarMetrics {
                 .register(registry).increment();
     }
 
-    /** The Prometheus text exposition, gauges refreshed from the live clusters first. */
+    /**
+     * The Prometheus text exposition, gauges refreshed from the live clusters first. Reads
+     * certificate files: call it off the event loops.
+     */
     public String scrape() {
         refreshGauges();
         return registry.scrape();
@@ -175,28 +203,86 @@ public final class SidecarMetrics {
         List<MultiGauge.Row<?>> conns = new ArrayList<>();
         List<MultiGauge.Row<?>> active = new ArrayList<>();
         List<MultiGauge.Row<?>> eps = new ArrayList<>();
-        for (Cluster c : clusters.get()) {
+        List<MultiGauge.Row<?>> pooled = new ArrayList<>();
+        List<MultiGauge.Row<?>> waiting = new ArrayList<>();
+        Collection<Cluster> all = clusters.get();
+        for (Cluster c : all) {
             int open = 0;
             int inFlight = 0;
             Map<String, Integer> byHealth = new TreeMap<>();
             for (Host h : c.hosts()) {
                 open += h.connections().get();
                 inFlight += h.activeRequests().get();
-                byHealth.merge(h.healthy() ? "healthy" : h.health().name().toLowerCase(java.util.Locale.ROOT), 1,
-                        Integer::sum);
+                byHealth.merge(health(h), 1, Integer::sum);
             }
-            conns.add(MultiGauge.Row.of(Tags.of("cluster", c.name()), open));
-            active.add(MultiGauge.Row.of(Tags.of("cluster", c.name()), inFlight));
-            byHealth.forEach((health, n) -> eps.add(MultiGauge.Row.of(Tags.of("cluster", c.name(), "health", health), n)));
+            Tags cluster = Tags.of("cluster", c.name());
+            conns.add(MultiGauge.Row.of(cluster, open));
+            active.add(MultiGauge.Row.of(cluster, inFlight));
+            byHealth.forEach((health, n) -> eps.add(MultiGauge.Row.of(cluster.and("health", health), n)));
+            int poolOpen = 0;
+            int poolIdle = 0;
+            int poolWaiting = 0;
+            for (ConnectionPool p : c.pools()) {
+                poolOpen += p.connections();
+                poolIdle += p.idleConnections();
+                poolWaiting += p.pendingRequests();
+            }
+            pooled.add(MultiGauge.Row.of(cluster.and("state", "active"), Math.max(0, poolOpen - poolIdle)));
+            pooled.add(MultiGauge.Row.of(cluster.and("state", "idle"), poolIdle));
+            waiting.add(MultiGauge.Row.of(cluster, poolWaiting));
         }
         connections.register(conns, true);
         activeRequests.register(active, true);
         endpoints.register(eps, true);
+        poolConnections.register(pooled, true);
+        pendingRequests.register(waiting, true);
         Instant now = clock.instant();
         List<MultiGauge.Row<?>> certs = new ArrayList<>();
-        certificateExpiry.forEach((owner, notAfter) -> certs.add(MultiGauge.Row.of(Tags.of("owner", owner),
-                Duration.between(now, notAfter).toMillis() / 1000.0)));
+        certificateFiles.forEach((owner, file) -> notAfter(file).ifPresent(notAfter -> certs.add(
+                MultiGauge.Row.of(Tags.of("owner", owner), Duration.between(now, notAfter).toMillis() / 1000.0))));
         certificates.register(certs, true);
+    }
+
+    /**
+     * An endpoint's health for {@code trellis_upstream_endpoints}: {@code healthy}, {@code ejected}
+     * (outlier detection), {@code unhealthy} (failing active health checks or marked so by
+     * discovery) or {@code draining}.
+     */
+    static String health(Host h) {
+        if (h.healthy()) {
+            return "healthy";
+        }
+        if (h.ejectedFor() != null) {
+            return "ejected";
+        }
+        if (h.failedActiveHealthCheck()) {
+            return "unhealthy";
+        }
+        return h.health().name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    private java.util.Optional<Instant> notAfter(Path file) {
+        long modified;
+        long size;
+        try {
+            modified = Files.getLastModifiedTime(file).toMillis();
+            size = Files.size(file);
+        } catch (IOException e) {
+            return java.util.Optional.empty();
+        }
+        CertificateStamp cached = notAfterCache.get(file);
+        if (cached != null && cached.modified() == modified && cached.size() == size) {
+            return java.util.Optional.of(cached.notAfter());
+        }
+        try (InputStream in = Files.newInputStream(file)) {
+            X509Certificate cert = (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in);
+            Instant notAfter = cert.getNotAfter().toInstant();
+            notAfterCache.put(file, new CertificateStamp(modified, size, notAfter));
+            return java.util.Optional.of(notAfter);
+        } catch (IOException | CertificateException | RuntimeException e) {
+            // half-written during a rotation, or not PEM: no series until it reads again
+            return java.util.Optional.empty();
+        }
     }
 
     private static Duration[] buckets(double... seconds) {

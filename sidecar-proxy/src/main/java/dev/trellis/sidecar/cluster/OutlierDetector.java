@@ -33,6 +33,7 @@ public final class OutlierDetector {
     private final IntSupplier dice;
     private final Supplier<List<Host>> hosts;
     private final Map<Host, State> states = new ConcurrentHashMap<>();
+    private final Map<String, java.util.concurrent.atomic.LongAdder> ejectionsByReason = new ConcurrentHashMap<>();
 
     /** Per-host counters; guarded by the detector. */
     static final class State {
@@ -136,7 +137,15 @@ public final class OutlierDetector {
         s.consecutiveGateway = 0;
         s.consecutiveLocal = 0;
         h.ejectedFor(reason);
+        ejectionsByReason.computeIfAbsent(reason, r -> new java.util.concurrent.atomic.LongAdder()).increment();
         return true;
+    }
+
+    /** Ejections made since the detector started, by reason (for metrics; any thread). */
+    public Map<String, Long> ejectionsByReason() {
+        Map<String, Long> out = new java.util.TreeMap<>();
+        ejectionsByReason.forEach((reason, n) -> out.put(reason, n.sum()));
+        return out;
     }
 
     /** How long the host's current ejection lasts. */

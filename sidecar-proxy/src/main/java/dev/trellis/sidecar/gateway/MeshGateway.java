@@ -123,6 +123,7 @@ public final class MeshGateway implements AutoCloseable {
                 Optional.of(new SocketAddr(o.adminAddress(), o.adminPort())), Map.of());
         this.ads = new AdsClient(channel, node, (candidate, type) -> apply(candidate, local), Scheduler.of(executor),
                 Backoff.defaults(), o.restartSettle());
+        ads.registerMetrics(sidecar.metrics().registry());
         sidecar.readinessGate(() -> configApplied && !closed && rt.identityReady());
     }
 

@@ -9,15 +9,10 @@ import dev.trellis.sidecar.error.StreamObserver;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.security.cert.CertificateException;
-import java.security.cert.CertificateFactory;
-import java.security.cert.X509Certificate;
 import java.time.Clock;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -99,7 +94,7 @@ public final class Telemetry implements AutoCloseable {
             return false;
         });
         used.clear();
-        metrics.configApplied(certificateExpiry(config));
+        metrics.configApplied(certificateFiles(config));
     }
 
     /** A config failed before {@link #commit}: what it marked as used no longer counts. */
@@ -116,27 +111,16 @@ public final class Telemetry implements AutoCloseable {
                 StandardOpenOption.APPEND);
     }
 
-    /** notAfter of each configured leaf certificate, by owner ({@code listener/NAME}, {@code cluster/NAME}). */
-    static Map<String, Instant> certificateExpiry(SidecarConfig config) {
-        Map<String, Instant> out = new TreeMap<>();
+    /** Each configured leaf certificate file, by owner ({@code listener/NAME}, {@code cluster/NAME}). */
+    static Map<String, Path> certificateFiles(SidecarConfig config) {
+        Map<String, Path> out = new TreeMap<>();
         for (ListenerConfig l : config.listeners()) {
-            l.tls().flatMap(t -> t.certificateChain()).flatMap(Telemetry::notAfter).ifPresent(i -> out.put("listener/" + l.name(), i));
+            l.tls().flatMap(t -> t.certificateChain()).ifPresent(p -> out.put("listener/" + l.name(), p));
         }
         for (ClusterConfig c : config.clusters().values()) {
-            c.tls().flatMap(t -> t.certificateChain()).flatMap(Telemetry::notAfter)
-                    .ifPresent(i -> out.put("cluster/" + c.name(), i));
+            c.tls().flatMap(t -> t.certificateChain()).ifPresent(p -> out.put("cluster/" + c.name(), p));
         }
         return out;
-    }
-
-    private static Optional<Instant> notAfter(Path pem) {
-        try (InputStream in = Files.newInputStream(pem)) {
-            X509Certificate c = (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in);
-            return Optional.of(c.getNotAfter().toInstant());
-        } catch (IOException | CertificateException | RuntimeException e) {
-            log.debug("no expiry for {}: {}", pem, e.toString());
-            return Optional.empty();
-        }
     }
 
     /** Flushes spans (tests and shutdown). */

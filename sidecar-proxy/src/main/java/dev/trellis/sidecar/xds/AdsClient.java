@@ -80,6 +80,14 @@ public final class AdsClient implements AutoCloseable {
     private final AtomicLong acks = new AtomicLong();
     private final AtomicLong nacks = new AtomicLong();
     private final AtomicLong streams = new AtomicLong();
+    /** The sequence number ({@code <boot>.<n>}) of each type's last accepted version, for metrics. */
+    private final Map<XdsType, AtomicLong> acceptedSequence = new EnumMap<>(XdsType.class);
+
+    {
+        for (XdsType t : XdsType.values()) {
+            acceptedSequence.put(t, new AtomicLong(-1));
+        }
+    }
 
     public AdsClient(ManagedChannel channel, Node node, Handler handler, Scheduler scheduler, Backoff backoff,
                      Duration restartSettle) {
@@ -113,6 +121,25 @@ public final class AdsClient implements AutoCloseable {
 
     public long nacks() {
         return nacks.get();
+    }
+
+    /**
+     * Registers {@code trellis_control_plane_connected} (1 while a stream delivers),
+     * {@code trellis_config_updates_total{result=accepted|rejected}} (xDS responses ACKed or NACKed)
+     * and {@code trellis_config_version{type}}: the {@code n} of the control plane's
+     * {@code <boot>.<n>} version last accepted per type (NaN before the first).
+     */
+    public void registerMetrics(io.micrometer.core.instrument.MeterRegistry registry) {
+        io.micrometer.core.instrument.Gauge.builder("trellis_control_plane_connected", this, c -> c.connected ? 1 : 0)
+                .description("1 while the xDS stream to the control plane is open and has delivered").register(registry);
+        io.micrometer.core.instrument.FunctionCounter.builder("trellis_config_updates", acks, AtomicLong::doubleValue)
+                .description("xDS responses accepted (ACK) or rejected (NACK)").tag("result", "accepted").register(registry);
+        io.micrometer.core.instrument.FunctionCounter.builder("trellis_config_updates", nacks, AtomicLong::doubleValue)
+                .description("xDS responses accepted (ACK) or rejected (NACK)").tag("result", "rejected").register(registry);
+        acceptedSequence.forEach((type, seq) -> io.micrometer.core.instrument.Gauge.builder("trellis_config_version", seq,
+                        v -> v.get() < 0 ? Double.NaN : v.get())
+                .description("Sequence number n of the control plane's version <boot>.<n> last accepted, by xDS type")
+                .tag("type", type.name()).register(registry));
     }
 
     /** Streams opened so far (1 + reconnects). */
@@ -201,6 +228,16 @@ public final class AdsClient implements AutoCloseable {
         }
     }
 
+    /** {@code <boot>.<n>} -> {@code n}; -1 when the version has no such form. */
+    static long sequence(String version) {
+        int dot = version.lastIndexOf('.');
+        try {
+            return dot > 0 ? Long.parseLong(version.substring(dot + 1)) : -1;
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
     /** {@code <boot>.<n>} -> {@code <boot>}; null when the version has no such prefix. */
     static String boot(String version) {
         int dot = version.indexOf('.');
@@ -239,6 +276,7 @@ public final class AdsClient implements AutoCloseable {
         }
         resources = candidate;
         versions.put(type, r.getVersionInfo());
+        acceptedSequence.get(type).set(sequence(r.getVersionInfo()));
         String b = boot(r.getVersionInfo());
         if (b != null) {
             bootId = b;

@@ -256,6 +256,7 @@ public final class MeshSidecar implements AutoCloseable {
                 Optional.of(new SocketAddr(options.adminAddress(), options.adminPort())), options.upstreams());
         ads = new AdsClient(channel, node, (candidate, type) -> apply(candidate, local), Scheduler.of(executor),
                 Backoff.defaults(), options.restartSettle());
+        ads.registerMetrics(sidecar.metrics().registry());
         ads.start();
     }
 

@@ -55,7 +55,7 @@ class MeshTelemetryTest {
     }
 
     @Test
-    @Timeout(value = 180, unit = TimeUnit.SECONDS) // two sidecars, a control plane and an OTLP exporter warming up
+    @Timeout(value = 240, unit = TimeUnit.SECONDS) // two sidecars, a control plane and an OTLP exporter warming up
     void meshConfigTracingAndAccessLogReachFlagsModeSidecarsAndTakeEffect() throws Exception {
         otlp = new OtlpReceiver();
         Path log = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "mesh-telemetry")
@@ -66,9 +66,15 @@ class MeshTelemetryTest {
         MeshSidecar u = mesh.sidecar(mesh.options("users", users, Map.of()));
         MeshSidecar f = mesh.sidecar(mesh.options("front", front, Map.of("users", 0)));
         // the first config builds an OTLP exporter: slow on a loaded machine
-        await().atMost(Duration.ofSeconds(30)).until(() -> u.ready() && f.ready()
+        await().atMost(Duration.ofSeconds(60)).until(() -> u.ready() && f.ready()
                 && MeshTrafficTest.hosts(f, "outbound|users") == 1);
         int upstream = Mesh.port(f, "upstream|users");
+        Map<String, Double> m = scrape(f);
+        assertThat(m).containsEntry("trellis_control_plane_connected", 1.0)
+                .containsEntry("trellis_config_updates_total{result=\"rejected\"}", 0.0);
+        assertThat(m.get("trellis_config_updates_total{result=\"accepted\"}")).isGreaterThanOrEqualTo(4.0);
+        double lds = m.get("trellis_config_version{type=\"LDS\"}");
+        assertThat(lds).isPositive();
 
         // sampled at 100%: a call without trace context starts a trace of four spans across both sidecars
         HttpResponse<String> r = send(upstream, "/users/42", null, "req-mesh-1");
@@ -114,6 +120,7 @@ class MeshTelemetryTest {
         // the operator turns sampling down to 0%: new traces stop, a caller's sampled decision is still kept
         mesh.policy(policy(log, otlp.grpcPort(), 0));
         await().atMost(Duration.ofSeconds(20)).until(() -> sampling(f) == 0.0 && sampling(u) == 0.0);
+        assertThat(scrape(f).get("trellis_config_version{type=\"LDS\"}")).isGreaterThan(lds);
         int before = otlp.spans.size();
         for (int i = 0; i < 5; i++) {
             assertThat(send(upstream, "/unsampled", null, "req-unsampled-" + i).statusCode()).isEqualTo(200);
@@ -137,6 +144,15 @@ class MeshTelemetryTest {
             b.header("traceparent", traceparent);
         }
         return Mesh.http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** The sidecar's {@code /metrics}, checked by promtool (when installed) and parsed. */
+    static Map<String, Double> scrape(MeshSidecar s) throws Exception {
+        String text = Mesh.get(s.sidecar().adminAddress().getPort(), "/metrics").body();
+        if (dev.trellis.sidecar.observe.Exposition.promtoolInstalled()) {
+            dev.trellis.sidecar.observe.Exposition.checkWithPromtool(text);
+        }
+        return dev.trellis.sidecar.observe.Exposition.parse(text);
     }
 
     /** The sampling ratio of the outbound listener's tracing, as applied. */
