@@ -445,10 +445,14 @@ public final class ActiveStream implements HttpFilter.Context {
         try {
             hcm.observer().onComplete(info);
         } catch (RuntimeException e) {
-            log.warn("stream observer failed", e);
+            try (var mdc = dev.trellis.sidecar.observe.RequestMdc.of(info)) {
+                log.warn("stream observer failed", e);
+            }
         }
         if (log.isDebugEnabled()) {
-            log.debug("{}", info);
+            try (var mdc = dev.trellis.sidecar.observe.RequestMdc.of(info)) {
+                log.debug("{}", info);
+            }
         }
     }
 

@@ -46,9 +46,11 @@ public final class RbacFilter implements HttpFilter {
             return null;
         }
         if (log.isDebugEnabled()) {
-            log.debug("rbac '{}' denied {} {} from {}: {}", config.name(), headers.method(), headers.path(),
-                    peer.orElse("(no client certificate)"), matched.map(p -> "matched " + rules.action() + " policy '" + p + "'")
-                            .orElse("no ALLOW policy matched"));
+            try (var mdc = dev.trellis.sidecar.observe.RequestMdc.of(ctx.info())) {
+                log.debug("rbac '{}' denied {} {} from {}: {}", config.name(), headers.method(), headers.path(),
+                        peer.orElse("(no client certificate)"), matched.map(p -> "matched " + rules.action() + " policy '" + p + "'")
+                                .orElse("no ALLOW policy matched"));
+            }
         }
         return ErrorResponder.reply(ResponseFlag.RBAC, DENIED, ctx.info().grpc(), ctx.info());
     }
