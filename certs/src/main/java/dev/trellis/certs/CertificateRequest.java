@@ -60,6 +60,24 @@ public final class CertificateRequest {
         }
     }
 
+    /**
+     * A CSR that names no identity (subject {@code CN=<service>} only, no SAN): the CA gives the
+     * leaf the SPIFFE ID of the caller's proven service in its trust domain and namespace, so the
+     * workload need not know them in advance.
+     */
+    public static CertificateRequest forService(KeyPair keyPair, String service) {
+        Objects.requireNonNull(keyPair, "keyPair");
+        SpiffeId.of("check.invalid", "default", Objects.requireNonNull(service, "service")); // same name rules as the ID's
+        try {
+            JcaPKCS10CertificationRequestBuilder b = new JcaPKCS10CertificationRequestBuilder(
+                    new X500Name("CN=" + service), keyPair.getPublic());
+            return new CertificateRequest(b.build(new JcaContentSignerBuilder(
+                    CertificateBuilder.signatureAlgorithm(keyPair.getPrivate())).build(keyPair.getPrivate())));
+        } catch (OperatorCreationException e) {
+            throw new IllegalStateException("cannot create CSR for service " + service + ": " + e.getMessage(), e);
+        }
+    }
+
     /** Parses a DER-encoded CSR (the signature is checked by the CA, not here). */
     public static CertificateRequest fromDer(byte[] der) {
         Objects.requireNonNull(der, "der");

@@ -127,6 +127,29 @@ public final class TrustBundle {
     }
 
     /**
+     * As {@link #pkixTrustManager()}, but validity is checked at {@code at} (an injected clock's
+     * time) instead of the system's, like every workload check; hostname checks stay the JDK's.
+     */
+    public javax.net.ssl.X509ExtendedTrustManager pkixTrustManager(java.time.Instant at) {
+        try {
+            Set<TrustAnchor> anchors = new LinkedHashSet<>();
+            for (X509Certificate r : roots) anchors.add(new TrustAnchor(r, null));
+            java.security.cert.PKIXBuilderParameters p = new java.security.cert.PKIXBuilderParameters(anchors,
+                    new java.security.cert.X509CertSelector());
+            p.setRevocationEnabled(false);
+            p.setDate(java.util.Date.from(at));
+            TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
+            tmf.init(new javax.net.ssl.CertPathTrustManagerParameters(p));
+            for (TrustManager tm : tmf.getTrustManagers()) {
+                if (tm instanceof javax.net.ssl.X509ExtendedTrustManager x) return x;
+            }
+            throw new IllegalStateException("no X509ExtendedTrustManager from " + tmf.getAlgorithm());
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("cannot build PKIX trust manager: " + e.getMessage(), e);
+        }
+    }
+
+    /**
      * A plain PKIX trust manager over these roots, for servers that are not workloads (the control
      * plane's gRPC port has DNS/IP SANs, not a SPIFFE ID). Workload peers use {@link SvidTrustManager}.
      */

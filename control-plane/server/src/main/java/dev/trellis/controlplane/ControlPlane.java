@@ -2,7 +2,7 @@ package dev.trellis.controlplane;
 
 import dev.trellis.controlplane.admin.AdminServer;
 import dev.trellis.controlplane.identity.AuthInterceptor;
-import dev.trellis.controlplane.identity.Caller;
+import dev.trellis.controlplane.identity.CallerAuthorization;
 import dev.trellis.controlplane.identity.IdentityApi;
 import dev.trellis.controlplane.identity.MeshIdentity;
 import dev.trellis.controlplane.policy.PolicyDirWatcher;
@@ -15,11 +15,11 @@ import dev.trellis.controlplane.registry.Scheduler;
 import dev.trellis.controlplane.xds.ProxyTracker;
 import dev.trellis.controlplane.xds.SnapshotPublisher;
 import io.envoyproxy.controlplane.server.V3DiscoveryServer;
+import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
 import io.grpc.ServerCredentials;
 import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
-import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -73,8 +73,15 @@ public final class ControlPlane implements AutoCloseable {
             Scheduler sched = b.scheduler != null ? b.scheduler : Scheduler.of(scheduler);
             if (b.dataDir != null) Files.createDirectories(b.dataDir);
             policy = new PolicyStore(b.dataDir, b.clock);
+            if (b.policyDir != null) {
+                // the CA takes MeshConfig's trust domain: the directory's MeshConfig must be in first
+                watcher = new PolicyDirWatcher(b.policyDir, policy);
+                watcher.applyOnce();
+            }
             identity = new MeshIdentity(new MeshIdentity.Options(b.dataDir, b.caCert, b.caKey,
                     serverNames(b), b.clock), () -> policy.current().policy().meshConfig());
+            policy.constraint(identity::checkMeshConfig);
+            policy.onChange(identity::meshConfigChanged);
             scheduler.scheduleWithFixedDelay(identity::tick, 1, 1, TimeUnit.MINUTES);
             identity.signing().bindMetrics(metrics);
             registry = new Registry(b.clock, sched, b.gracePeriod);
@@ -85,21 +92,25 @@ public final class ControlPlane implements AutoCloseable {
             policy.onChange(r -> publisher.changed());
             metrics.gauge("trellis_registry_instances", registry, Registry::size);
             metrics.gauge("trellis_policy_revision", policy, p -> p.current().revision());
-            if (b.policyDir != null) {
-                watcher = new PolicyDirWatcher(b.policyDir, policy);
+            if (watcher != null) {
                 watcher.start(scheduler, b.policyPollMillis);
             }
             dirWatcher = watcher;
 
             V3DiscoveryServer xds = new V3DiscoveryServer(proxies, publisher.watcher());
+            // plaintext is the explicit dev/test mode: nobody can be authenticated by a certificate there
+            CallerAuthorization authz = new CallerAuthorization(!b.plaintext);
             RegistrationService registration = new RegistrationService(registry, proxies,
-                    b.guard != null ? b.guard : ControlPlane::callerMayRegister, b.clock);
+                    b.guard != null ? b.guard : authz.registrationGuard(), b.clock);
             // the last interceptor runs first: the caller's identity is known to every other one
             List<ServerInterceptor> interceptors = new ArrayList<>(b.interceptors);
             interceptors.add(new AuthInterceptor(identity.tokens(), () -> identity.ca().trustDomain()));
-            NettyServerBuilder sb = NettyServerBuilder.forAddress(new InetSocketAddress(b.host, b.port),
-                            b.credentials != null ? b.credentials : identity.serverCredentials())
-                    .addService(ServerInterceptors.intercept(xds.getAggregatedDiscoveryServiceImpl(), interceptors))
+            List<ServerInterceptor> adsInterceptors = new ArrayList<>(interceptors);
+            adsInterceptors.add(0, authz.adsGuard());
+            ServerCredentials creds = b.plaintext ? InsecureServerCredentials.create()
+                    : b.credentials != null ? b.credentials : identity.serverCredentials();
+            NettyServerBuilder sb = NettyServerBuilder.forAddress(new InetSocketAddress(b.host, b.port), creds)
+                    .addService(ServerInterceptors.intercept(xds.getAggregatedDiscoveryServiceImpl(), adsInterceptors))
                     .addService(ServerInterceptors.intercept(registration, interceptors))
                     .addService(ServerInterceptors.intercept(identity.signing(), interceptors))
                     .permitKeepAliveTime(10, TimeUnit.SECONDS)
@@ -116,9 +127,13 @@ public final class ControlPlane implements AutoCloseable {
             admin = a;
             ok = true;
             ready = true;
-            log.info("control plane ready: gRPC over TLS (xDS, registration, certificates) on {}:{}, admin on {}:{},"
-                    + " policy revision {}, trust domain {}", b.host, g.getPort(), b.host, a.port(),
-                    policy.current().revision(), identity.ca().trustDomain());
+            if (b.plaintext) {
+                log.warn("gRPC port {}:{} is PLAINTEXT (dev/test mode): callers are not authenticated, anyone may"
+                        + " register any service and subscribe as any proxy", b.host, g.getPort());
+            }
+            log.info("control plane ready: gRPC over {} (xDS, registration, certificates) on {}:{}, admin on {}:{},"
+                    + " policy revision {}, trust domain {}", b.plaintext ? "plaintext" : "TLS", b.host, g.getPort(), b.host,
+                    a.port(), policy.current().revision(), identity.ca().trustDomain());
         } finally {
             if (!ok) {
                 if (watcher != null) watcher.close();
@@ -133,16 +148,6 @@ public final class ControlPlane implements AutoCloseable {
         List<String> names = new ArrayList<>(b.serverNames);
         names.add(b.host);
         return names;
-    }
-
-    /** A caller proven to be a service may register only instances of that service. */
-    private static Status callerMayRegister(dev.trellis.controlplane.api.v1.Instance instance) {
-        Caller c = Caller.current();
-        if (c.service().isPresent() && !c.service().get().equals(instance.getService())) {
-            return Status.PERMISSION_DENIED.withDescription("register: service '" + instance.getService()
-                    + "' (expected: '" + c.service().get() + "', the service of the caller's " + c.via() + ")");
-        }
-        return null;
     }
 
     public static Builder builder() {
@@ -228,6 +233,7 @@ public final class ControlPlane implements AutoCloseable {
         private Clock clock = Clock.systemUTC();
         private Scheduler scheduler;
         private ServerCredentials credentials;
+        private boolean plaintext;
         private final List<ServerInterceptor> interceptors = new ArrayList<>();
         private RegistrationGuard guard;
         private final List<io.grpc.BindableService> services = new ArrayList<>();
@@ -312,9 +318,29 @@ public final class ControlPlane implements AutoCloseable {
             return this;
         }
 
-        /** Replaces the TLS of the gRPC port (default: a server certificate from the mesh CA). */
+        /**
+         * Replaces the TLS of the gRPC port (default: a server certificate from the mesh CA). Callers
+         * must still prove a service (client certificate of the mesh or join token) to register
+         * or subscribe; for no TLS at all use {@link #plaintext()}.
+         */
         public Builder credentials(ServerCredentials credentials) {
+            if (credentials instanceof InsecureServerCredentials) {
+                throw new IllegalArgumentException("credentials: InsecureServerCredentials (expected: TLS credentials;"
+                        + " plaintext() for an unauthenticated dev/test control plane)");
+            }
             this.credentials = Objects.requireNonNull(credentials);
+            this.plaintext = false;
+            return this;
+        }
+
+        /**
+         * Dev/test only: the gRPC port without TLS, where callers cannot prove a service by a
+         * certificate, so anonymous callers may register any service and subscribe as any proxy (a
+         * caller with a join token still registers only its service). Logged as a warning at start.
+         */
+        public Builder plaintext() {
+            this.plaintext = true;
+            this.credentials = null;
             return this;
         }
 
@@ -323,7 +349,10 @@ public final class ControlPlane implements AutoCloseable {
             return this;
         }
 
-        /** Default: a caller proven to be a service (certificate or join token) registers only that service. */
+        /**
+         * Default ({@link CallerAuthorization}): the caller must prove the instance's service by its
+         * certificate or a join token (with {@link #plaintext()}: anonymous callers pass).
+         */
         public Builder guard(RegistrationGuard guard) {
             this.guard = Objects.requireNonNull(guard);
             return this;

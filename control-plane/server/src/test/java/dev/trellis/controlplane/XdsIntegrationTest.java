@@ -42,9 +42,10 @@ class XdsIntegrationTest {
 
     @BeforeEach
     void start() throws Exception {
-        cp = ControlPlane.builder().port(0).adminPort(0).gracePeriod(Duration.ofMillis(300)).start();
-        channel = NettyChannelBuilder.forAddress("127.0.0.1", cp.grpcPort(), io.grpc.TlsChannelCredentials.newBuilder()
-                .trustManager(cp.trustBundle().pkixTrustManager()).build()).build();
+        // xDS behaviour only: the plaintext dev/test mode, where anonymous callers may register any service
+        // (authentication of registration and ADS is IdentityTest's)
+        cp = ControlPlane.builder().port(0).adminPort(0).gracePeriod(Duration.ofMillis(300)).plaintext().start();
+        channel = NettyChannelBuilder.forAddress("127.0.0.1", cp.grpcPort()).usePlaintext().build();
     }
 
     @AfterEach

@@ -28,12 +28,8 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyStore;
-import java.security.cert.Certificate;
-import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -75,6 +71,7 @@ class ProxylessGrpcInteropTest {
     private Process controlPlane;
     private int cpPort;
     private Path caBundle;
+    private String echoToken;
     private final List<Server> servers = new ArrayList<>();
     private final List<ManagedChannel> channels = new ArrayList<>();
 
@@ -89,49 +86,54 @@ class ProxylessGrpcInteropTest {
                 "--port", "0", "--admin-port", "0", "--data-dir", data.toString(), "--grace-period", "1s")
                 .redirectError(target.resolve("interop-control-plane.log").toFile())
                 .start();
-        CompletableFuture<Integer> port = new CompletableFuture<>();
+        CompletableFuture<int[]> ports = new CompletableFuture<>();
         Thread reader = new Thread(() -> {
-            Pattern p = Pattern.compile("control plane: gRPC [^:]+:(\\d+),");
+            Pattern p = Pattern.compile("control plane: gRPC [^:]+:(\\d+), admin http://[^:]+:(\\d+),");
             try (BufferedReader r = new BufferedReader(new InputStreamReader(controlPlane.getInputStream(), StandardCharsets.UTF_8))) {
                 for (String line; (line = r.readLine()) != null; ) {
                     Matcher m = p.matcher(line);
-                    if (m.find()) port.complete(Integer.parseInt(m.group(1)));
+                    if (m.find()) ports.complete(new int[] {Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2))});
                 }
             } catch (java.io.IOException ignored) {
                 // process ended
             }
-            port.completeExceptionally(new AssertionError("control plane exited; see target/interop-control-plane.log"));
+            ports.completeExceptionally(new AssertionError("control plane exited; see target/interop-control-plane.log"));
         }, "control-plane-stdout");
         reader.setDaemon(true);
         reader.start();
-        cpPort = port.get(60, TimeUnit.SECONDS);
+        int[] p = ports.get(60, TimeUnit.SECONDS);
+        cpPort = p[0];
         caBundle = data.resolve("ca-bundle.pem").toAbsolutePath();
-        // grpc-java's "tls" xDS channel creds use the JVM's default trust store (the bootstrap's
-        // ca_certificate_file is not read), so a proxyless client trusts the mesh bundle through it
-        KeyStore trust = KeyStore.getInstance("PKCS12");
-        trust.load(null, null);
-        Collection<? extends Certificate> roots = CertificateFactory.getInstance("X.509")
-                .generateCertificates(Files.newInputStream(caBundle));
-        int i = 0;
-        for (Certificate c : roots) trust.setCertificateEntry("mesh-root-" + i++, c);
-        Path store = data.resolve("truststore.p12");
-        try (var out = Files.newOutputStream(store)) {
-            trust.store(out, "changeit".toCharArray());
-        }
-        System.setProperty("javax.net.ssl.trustStore", store.toAbsolutePath().toString());
-        System.setProperty("javax.net.ssl.trustStorePassword", "changeit");
-        System.setProperty("javax.net.ssl.trustStoreType", "PKCS12");
+        // the control plane serves registration and ADS only to callers proving a service: join tokens
+        String admin = Files.readString(data.resolve("admin.token")).strip();
+        echoToken = joinToken(p[1], admin, "echo");
+        Path clientToken = data.resolve("client.token");
+        Files.writeString(clientToken, joinToken(p[1], admin, "interop-client"));
 
-        // what GRPC_XDS_BOOTSTRAP (set by the build) points at
+        // what GRPC_XDS_BOOTSTRAP (set by the build) points at; trellis_join_token is JoinTokenXdsCredentials
         String bootstrap = System.getenv("GRPC_XDS_BOOTSTRAP");
         assertThat(bootstrap).as("GRPC_XDS_BOOTSTRAP").isNotBlank();
         Files.writeString(Path.of(bootstrap), """
                 {
-                  "xds_servers": [{"server_uri": "127.0.0.1:%d", "channel_creds": [{"type": "tls", "config": {"ca_certificate_file": "%s"}}],
+                  "xds_servers": [{"server_uri": "127.0.0.1:%d",
+                                   "channel_creds": [{"type": "trellis_join_token", "config": {"ca_certificate_file": "%s", "token_file": "%s"}}],
                                    "server_features": ["xds_v3"]}],
                   "node": {"id": "proxyless-interop-client", "cluster": "interop"}
                 }
-                """.formatted(cpPort, caBundle));
+                """.formatted(cpPort, caBundle, clientToken.toAbsolutePath()));
+    }
+
+    /** {@code POST /api/v1/tokens} on the admin port: a join token for {@code service}. */
+    private static String joinToken(int adminPort, String adminToken, String service) throws Exception {
+        java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create("http://127.0.0.1:" + adminPort + "/api/v1/tokens"))
+                .header("Authorization", "Bearer " + adminToken)
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"service\": \"" + service + "\", \"ttl\": \"1h\"}")).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        Matcher m = Pattern.compile("\"token\"\\s*:\\s*\"([^\"]+)\"").matcher(r.body());
+        assertThat(m.find()).as(r.body()).isTrue();
+        return m.group(1);
     }
 
     @AfterEach
@@ -167,7 +169,10 @@ class ProxylessGrpcInteropTest {
             ManagedChannel ch = Grpc.newChannelBuilderForAddress("127.0.0.1", cpPort,
                     io.grpc.TlsChannelCredentials.newBuilder().trustManager(caBundle.toFile()).build()).build();
             channels.add(ch);
-            requests = RegistrationGrpc.newStub(ch).register(new StreamObserver<>() {
+            io.grpc.Metadata md = new io.grpc.Metadata();
+            md.put(JoinTokenXdsCredentials.AUTHORIZATION, "Bearer " + echoToken);
+            requests = RegistrationGrpc.newStub(ch).withInterceptors(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(md))
+                    .register(new StreamObserver<>() {
                 @Override
                 public void onNext(RegistrationResponse value) {
                     events.add(value);

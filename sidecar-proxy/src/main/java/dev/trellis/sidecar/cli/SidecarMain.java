@@ -110,10 +110,6 @@ public final class SidecarMain {
                 description = "Flags mode: the join token ('trellis token create --service NAME') for the first certificate.")
         Path tokenFile;
 
-        @Option(names = "--namespace", paramLabel = "NS",
-                description = "Flags mode: the mesh namespace of this workload's SPIFFE ID (MeshConfig namespace; default: ${DEFAULT-VALUE}).")
-        String namespace = "default";
-
         @Override
         public Integer call() throws Exception {
             boolean flags = service != null || appPort != null || controlPlane != null || !upstreams.isEmpty()
@@ -206,7 +202,7 @@ public final class SidecarMain {
             MeshSidecar.Options o = options();
             MeshSidecar mesh;
             try {
-                mesh = MeshSidecar.start(o, new IdentityOptions(caFile, tokenFile, namespace));
+                mesh = MeshSidecar.start(o, new IdentityOptions(caFile, tokenFile));
             } catch (ConfigException e) {
                 spec.commandLine().getErr().println("trellis sidecar: " + e.getMessage());
                 return 1;

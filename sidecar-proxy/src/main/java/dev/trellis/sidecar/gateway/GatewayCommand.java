@@ -38,10 +38,6 @@ public final class GatewayCommand implements Callable<Integer> {
     @Option(names = "--ca-file", paramLabel = "FILE", description = "The mesh CA bundle: trust for the control plane and the mesh.")
     Path caFile;
 
-    @Option(names = "--namespace", paramLabel = "NS",
-            description = "The mesh namespace of the gateway's SPIFFE ID (MeshConfig namespace; default: ${DEFAULT-VALUE}).")
-    String namespace = "default";
-
     @Option(names = "--listen", paramLabel = "PORT", converter = Cli.PortConverter.class, description = "HTTPS port (default: the policy's port; 0 picks one).")
     Integer listen;
 
@@ -91,7 +87,7 @@ public final class GatewayCommand implements Callable<Integer> {
         MeshGateway g;
         try {
             // the gateway is workload NAME of the mesh: TLS to the control plane, mTLS to services
-            g = MeshGateway.start(o, new IdentityOptions(caFile, tokenFile, namespace));
+            g = MeshGateway.start(o, new IdentityOptions(caFile, tokenFile));
         } catch (ConfigException e) {
             err.println("trellis gateway: " + e.getMessage());
             return 1;

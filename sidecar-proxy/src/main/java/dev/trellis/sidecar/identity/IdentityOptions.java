@@ -9,12 +9,11 @@ import java.util.concurrent.ScheduledExecutorService;
  *
  * @param caFile {@code --ca-file}: the mesh bundle (null: the local control plane's default)
  * @param tokenFile {@code --token-file}: the join token for the first certificate (null: none)
- * @param namespace {@code --namespace}: the MeshConfig namespace of the SPIFFE ID
+ *
+ * <p>There is no namespace flag: the control plane decides the SPIFFE ID's trust domain and
+ * namespace (its MeshConfig) and the sidecar learns them from the certificate it issues.
  */
-public record IdentityOptions(Path caFile, Path tokenFile, String namespace) {
-    public IdentityOptions {
-        if (namespace == null || namespace.isBlank()) namespace = "default";
-    }
+public record IdentityOptions(Path caFile, Path tokenFile) {
 
     /**
      * The workload identity these flags describe for {@code service} (xDS node id {@code node}), not
@@ -22,7 +21,6 @@ public record IdentityOptions(Path caFile, Path tokenFile, String namespace) {
      */
     public WorkloadIdentity build(HostPort controlPlane, String service, String node, ScheduledExecutorService scheduler) {
         return WorkloadIdentity.builder(controlPlane.host() + ":" + controlPlane.port(), IdentityFiles.bundle(caFile), service)
-                .namespace(namespace)
                 .token(IdentityFiles.token(tokenFile).orElse(null))
                 .node(node)
                 .scheduler(scheduler)

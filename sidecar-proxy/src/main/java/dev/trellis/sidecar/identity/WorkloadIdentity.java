@@ -64,7 +64,8 @@ public final class WorkloadIdentity implements MeshTls, AutoCloseable {
 
     private final String target;
     private final String service;
-    private final String namespace;
+    /** The SPIFFE ID of the last certificate: the control plane decides trust domain and namespace (MeshConfig). */
+    private volatile SpiffeId id;
     private final Optional<String> token;
     private final String node;
     private final Clock clock;
@@ -79,7 +80,6 @@ public final class WorkloadIdentity implements MeshTls, AutoCloseable {
     private final CertificateRotator rotator;
     private final ManagedChannel watchChannel;
     private volatile long bundleVersion;
-    private volatile X509ExtendedTrustManager pkix;
     private volatile boolean closed;
     private volatile String lastRefusal = "";
     private Duration watchBackoff = Duration.ofSeconds(1);
@@ -87,13 +87,11 @@ public final class WorkloadIdentity implements MeshTls, AutoCloseable {
     private WorkloadIdentity(Builder b) {
         this.target = b.target;
         this.service = b.service;
-        this.namespace = b.namespace;
         this.token = b.token;
         this.node = b.node;
         this.clock = b.clock;
         this.scheduler = b.scheduler;
         this.bundle = new AtomicReference<>(b.bundle);
-        this.pkix = (X509ExtendedTrustManager) b.bundle.pkixTrustManager();
         this.rotator = CertificateRotator.builder(this::renew, scheduler).clock(clock).random(b.random)
                 .backoff(b.initialBackoff, b.maxBackoff).onRenewed(this::adopt).build();
         this.watchChannel = channel(false);
@@ -120,7 +118,6 @@ public final class WorkloadIdentity implements MeshTls, AutoCloseable {
         private final String target;
         private final TrustBundle bundle;
         private final String service;
-        private String namespace = "default";
         private Optional<String> token = Optional.empty();
         private String node = "";
         private Clock clock = Clock.systemUTC();
@@ -134,13 +131,7 @@ public final class WorkloadIdentity implements MeshTls, AutoCloseable {
             this.target = Objects.requireNonNull(target, "controlPlane");
             this.bundle = Objects.requireNonNull(bundle, "bundle");
             this.service = Objects.requireNonNull(service, "service");
-            SpiffeId.of(bundle.trustDomain(), namespace, service); // checks the service name early
-        }
-
-        /** The mesh namespace of the SPIFFE ID asked for (the control plane's MeshConfig namespace; default "default"). */
-        public Builder namespace(String namespace) {
-            this.namespace = Objects.requireNonNull(namespace);
-            return this;
+            SpiffeId.of(bundle.trustDomain(), "default", service); // checks the service name early
         }
 
         /** The join token for the first certificate ({@code --token-file}). */
@@ -202,8 +193,22 @@ public final class WorkloadIdentity implements MeshTls, AutoCloseable {
         return rotator.firstCertificate();
     }
 
-    public SpiffeId id() {
-        return SpiffeId.of(bundle.get().trustDomain(), namespace, service);
+    /**
+     * The workload's SPIFFE ID as the control plane issued it ({@code spiffe://<trust domain>/ns/<namespace>/sa/<service>},
+     * trust domain and namespace from its MeshConfig); empty before the first certificate.
+     */
+    public Optional<SpiffeId> id() {
+        return Optional.ofNullable(id);
+    }
+
+    public String service() {
+        return service;
+    }
+
+    /** For logs: the ID once known, else the service. */
+    private String name() {
+        SpiffeId i = id;
+        return i != null ? i.toString() : "service '" + service + "'";
     }
 
     /** True while a certificate is held and valid. */
@@ -274,11 +279,12 @@ public final class WorkloadIdentity implements MeshTls, AutoCloseable {
             String why = "no valid certificate and no join token (expected: --token-file with a token from"
                     + " 'trellis token create --service " + service + "')";
             lastRefusal = why;
-            log.warn("certificate for {}: {}; staying not ready", id(), why);
+            log.warn("certificate for {}: {}; staying not ready", name(), why);
             return CompletableFuture.failedFuture(new IllegalStateException(why));
         }
         KeyPair kp = KeyPairs.ecP256();
-        CertificateRequest csr = CertificateRequest.create(kp, id());
+        // no SAN: the control plane puts the ID of the proven service, with its MeshConfig trust domain and namespace
+        CertificateRequest csr = CertificateRequest.forService(kp, service);
         // A fresh connection per request: its handshake presents the certificate of this moment.
         ManagedChannel ch = channel(haveValid);
         CertificateSigningGrpc.CertificateSigningFutureStub stub = CertificateSigningGrpc.newFutureStub(ch)
@@ -304,14 +310,14 @@ public final class WorkloadIdentity implements MeshTls, AutoCloseable {
                 String why = c instanceof StatusRuntimeException s
                         ? s.getStatus().getCode() + ": " + s.getStatus().getDescription() : String.valueOf(c);
                 lastRefusal = why;
-                log.warn("certificate request for {} with the {} refused: {}{}", id(), via, why,
+                log.warn("certificate request for {} with the {} refused: {}{}", name(), via, why,
                         ready() ? " (keeping the current certificate, retrying with backoff)" : "; staying not ready");
                 out.completeExceptionally(c);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 out.completeExceptionally(e);
             } catch (RuntimeException e) {
-                log.warn("certificate for {}: bad answer from the control plane: {}", id(), e.toString());
+                log.warn("certificate for {}: bad answer from the control plane: {}", name(), e.toString());
                 out.completeExceptionally(e);
             }
         }, Runnable::run);
@@ -320,12 +326,21 @@ public final class WorkloadIdentity implements MeshTls, AutoCloseable {
 
     /** Swaps the renewed certificate in: new connections use it, open ones keep theirs. */
     private void adopt(CertifiedKey key) throws Exception {
-        if (!key.spiffeId().map(id()::equals).orElse(false)) {
-            throw new CertificateException("certificate from the control plane is for " + key.spiffeId().map(Object::toString)
-                    .orElse("no SPIFFE ID") + " (expected: " + id() + ")");
+        SpiffeId issued = key.spiffeId().orElse(null);
+        SpiffeId before = id;
+        if (issued == null || !issued.service().equals(service) || (before != null && !issued.trustDomain().equals(before.trustDomain()))) {
+            throw new CertificateException("certificate from the control plane is for " + (issued == null ? "no SPIFFE ID" : issued)
+                    + " (expected: spiffe://" + (before != null ? before.trustDomain() : "<trust domain>") + "/ns/<namespace>/sa/" + service + ")");
         }
         if (strict.get() == null) {
             TrustBundle b = bundle.get();
+            if (!b.trustDomain().equals(issued.trustDomain())) {
+                // a bundle whose roots name no trust domain (an operator's CA) was read with the default one:
+                // the control plane's MeshConfig decides, and the peers' IDs are checked against it
+                b = TrustBundle.of(issued.trustDomain(), b.roots());
+                bundle.set(b);
+                log.info("trust domain '{}' from the issued certificate", issued.trustDomain());
+            }
             clientH1.set(RotatingSslContext.builder(key, b).clock(clock).alpn(List.of("http/1.1")).build());
             clientH2.set(RotatingSslContext.builder(key, b).clock(clock).alpn(List.of("h2")).build());
             permissive.set(RotatingSslContext.builder(key, b).clock(clock).peerAuthentication(PeerAuthentication.PERMISSIVE).build());
@@ -333,7 +348,11 @@ public final class WorkloadIdentity implements MeshTls, AutoCloseable {
         } else {
             for (RotatingSslContext r : contexts()) r.update(key);
         }
-        log.info("workload certificate for {} valid until {}", id(), key.notAfter());
+        id = issued;
+        if (before != null && !before.equals(issued)) {
+            log.info("workload identity is now {} (was {}): the control plane's MeshConfig changed", issued, before);
+        }
+        log.info("workload certificate for {} valid until {}", issued, key.notAfter());
     }
 
     private void adoptBundle(long version, String pem) {
@@ -342,7 +361,6 @@ public final class WorkloadIdentity implements MeshTls, AutoCloseable {
         if (version > 0) bundleVersion = Math.max(bundleVersion, version);
         if (next.equals(bundle.get())) return;
         bundle.set(next);
-        pkix = (X509ExtendedTrustManager) next.pkixTrustManager();
         try {
             if (strict.get() != null) {
                 for (RotatingSslContext r : contexts()) r.updateTrustBundle(next);
@@ -389,13 +407,13 @@ public final class WorkloadIdentity implements MeshTls, AutoCloseable {
     @Override
     public SslContext inbound(boolean requireClientCertificate) {
         AtomicReference<RotatingSslContext> r = requireClientCertificate ? strict : permissive;
-        if (r.get() == null) throw new IllegalStateException("workload identity " + id() + ": no certificate yet");
+        if (r.get() == null) throw new IllegalStateException("workload identity of " + name() + ": no certificate yet");
         return new FollowingSslContext(() -> r.get().serverContext());
     }
 
     @Override
     public SslContext outbound(Set<SpiffeId> allowedServers, boolean http2) {
-        if (strict.get() == null) throw new IllegalStateException("workload identity " + id() + ": no certificate yet");
+        if (strict.get() == null) throw new IllegalStateException("workload identity of " + name() + ": no certificate yet");
         AtomicReference<RotatingSslContext> r = http2 ? clientH2 : clientH1;
         return (http2 ? outboundH2 : outboundH1).computeIfAbsent(Set.copyOf(allowedServers),
                 ids -> new FollowingSslContext(() -> r.get().clientContext(ids)));
@@ -414,8 +432,9 @@ public final class WorkloadIdentity implements MeshTls, AutoCloseable {
 
     /** Trusts the control plane's certificate against the bundle of the moment. */
     private final class CurrentBundleTrust extends X509ExtendedTrustManager {
+        // built per handshake (rare: renewals, reconnects) so that validity follows the injected clock
         private X509ExtendedTrustManager tm() {
-            return pkix;
+            return bundle.get().pkixTrustManager(clock.instant());
         }
 
         @Override

@@ -100,7 +100,8 @@ class MeshMtlsTest {
         ((Logger) LoggerFactory.getLogger(SvidTrustManager.class)).addAppender(refusals);
         refusals.start();
         dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "mesh-mtls");
-        cp = ControlPlane.builder().port(0).adminPort(0).dataDir(dir.resolve("cp")).start();
+        // one clock for the CA and the sidecars: a loaded machine must not make fresh leaves look not yet valid
+        cp = ControlPlane.builder().port(0).adminPort(0).dataDir(dir.resolve("cp")).clock(clock).start();
         scheduler = Executors.newScheduledThreadPool(1);
         users = identity("users");
         orders = identity("orders");
@@ -164,7 +165,7 @@ class MeshMtlsTest {
     void inboundRefusesEveryCertificateThatBreaksTheSvidRules() throws Exception {
         PrivateKey caKey = Pem.readPrivateKey(dir.resolve("cp").resolve(CertificateAuthority.KEY_FILE));
         X509Certificate caCert = cp.identity().ca().signingCertificate();
-        Instant now = Instant.now();
+        Instant now = clock.instant(); // the sidecars' time, not the wall clock's
         KeyPair unknownCa = KeyPairs.ecP256();
         X509Certificate foreignRoot = new CertificateBuilder().subject("CN=foreign").publicKey(unknownCa.getPublic())
                 .selfSigned(unknownCa.getPrivate()).validity(now.minus(Duration.ofHours(1)), now.plus(Duration.ofDays(1))).ca(0).build();

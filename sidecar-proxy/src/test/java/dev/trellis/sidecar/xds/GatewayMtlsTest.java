@@ -44,7 +44,7 @@ class GatewayMtlsTest {
             token = dir.resolve(service + ".token");
             Files.writeString(token, cp.identity().tokens().create(service, Duration.ofHours(1)).token());
         }
-        return new IdentityOptions(dir.resolve("cp").resolve("ca-bundle.pem"), token, "default");
+        return new IdentityOptions(dir.resolve("cp").resolve("ca-bundle.pem"), token);
     }
 
     private MeshSidecar sidecar(String service, TestApp app, Map<String, Integer> upstreams) throws Exception {

@@ -72,7 +72,7 @@ final class Mesh implements AutoCloseable {
         // plaintext and an open admin API: the sidecar's control-plane channel is plaintext for now
         return ControlPlane.builder().port(port).adminPort(0).gracePeriod(grace).debounce(Duration.ofMillis(20))
                 .policyDir(policyDir)
-                .credentials(io.grpc.InsecureServerCredentials.create())
+                .plaintext()
                 .adminGuard(dev.trellis.controlplane.admin.AdminServer.Guard.ALLOW_ALL).start();
     }
 

@@ -49,6 +49,7 @@ public final class MeshIdentity {
     private final AtomicReference<CertifiedKey> serverKey = new AtomicReference<>();
     private final AtomicReference<SvidTrustManager> clientTrust = new AtomicReference<>();
     private final Object rotationLock = new Object();
+    private final AtomicReference<String> namespace = new AtomicReference<>();
 
     /** Options: where the data lives, an operator CA, and the names the gRPC port is reached by. */
     public record Options(Path dataDir, Path operatorCaCert, Path operatorCaKey, List<String> serverNames, Clock clock) {}
@@ -56,6 +57,7 @@ public final class MeshIdentity {
     public MeshIdentity(Options o, Supplier<MeshPolicy.MeshConfig> meshConfig) throws IOException {
         this.clock = o.clock();
         String trustDomain = meshConfig.get().trustDomain();
+        namespace.set(meshConfig.get().namespace());
         CertificateAuthority.Builder b = CertificateAuthority.builder(trustDomain).clock(clock);
         if (o.dataDir() != null) b.directory(o.dataDir());
         if (o.operatorCaCert() != null || o.operatorCaKey() != null) {
@@ -125,6 +127,33 @@ public final class MeshIdentity {
                     ca.signingCertificate().getSubjectX500Principal());
         }
         clientTrust.set(new SvidTrustManager(new SvidValidator(ca.trustBundle(), clock), Set.of()));
+    }
+
+    /**
+     * A MeshConfig must keep the CA's trust domain: every certificate, bundle and SPIFFE ID of the
+     * mesh is in it (a new trust domain needs a new CA, i.e. a new data dir).
+     */
+    public List<String> checkMeshConfig(MeshPolicy policy) {
+        String td = policy.meshConfig().trustDomain();
+        return td.equals(ca.trustDomain()) ? List.of() : List.of("MeshConfig.spec.trustDomain: '" + td + "' (expected: '"
+                + ca.trustDomain() + "', the trust domain of the mesh CA" + ca.directory().map(d -> " in " + d).orElse("")
+                + "; a new trust domain needs a new CA)");
+    }
+
+    /**
+     * After a policy change: when MeshConfig's namespace changed, every workload's SPIFFE ID does,
+     * so the sidecars are asked to renew at once (xDS SAN checks and RBAC principals follow the
+     * same MeshConfig).
+     */
+    public void meshConfigChanged(dev.trellis.controlplane.policy.PolicyRevision revision) {
+        String ns = revision.policy().meshConfig().namespace();
+        String before = namespace.getAndSet(ns);
+        if (!ns.equals(before)) {
+            log.info("MeshConfig namespace '{}' -> '{}': asking every sidecar to renew its certificate", before, ns);
+            synchronized (rotationLock) {
+                signing.publish(ca.trustBundle(), true);
+            }
+        }
     }
 
     /** Periodic work: drop roots nothing valid was signed under, renew the server certificate. */

@@ -36,6 +36,16 @@ public final class PolicyDirWatcher implements AutoCloseable {
         this.store = store;
     }
 
+    /**
+     * Applies the directory once now (errors thrown), without polling: the control plane does this
+     * before it makes its CA, whose trust domain is the MeshConfig's.
+     */
+    public synchronized void applyOnce() throws PolicyException, IOException {
+        String digest = digest();
+        store.replaceDirectory(read());
+        lastDigest = digest;
+    }
+
     /** Applies the directory once now (errors thrown) and then polls with {@code scheduler}. */
     public synchronized void start(ScheduledExecutorService scheduler, long periodMillis)
             throws PolicyException, IOException {

@@ -41,6 +41,7 @@ public final class PolicyStore {
     private final Clock clock;
     private final Deque<PolicyRevision> history = new ArrayDeque<>();
     private final List<Consumer<PolicyRevision>> listeners = new CopyOnWriteArrayList<>();
+    private final List<java.util.function.Function<MeshPolicy, List<String>>> constraints = new CopyOnWriteArrayList<>();
     private volatile PolicyRevision current;
 
     /** A store persisted under {@code dataDir} (null: in memory only), loading what is there. */
@@ -68,6 +69,21 @@ public final class PolicyStore {
     /** Called with every new revision, after it is persisted (on the thread that made the change). */
     public void onChange(Consumer<PolicyRevision> listener) {
         listeners.add(listener);
+    }
+
+    /**
+     * A check every new policy must pass besides validation, e.g. that MeshConfig's trust domain is
+     * the CA's: it returns the errors (empty: fine), which refuse the change as validation errors do.
+     */
+    public void constraint(java.util.function.Function<MeshPolicy, List<String>> check) {
+        constraints.add(check);
+    }
+
+    private MeshPolicy checked(MeshPolicy policy) throws PolicyException {
+        List<String> errors = new ArrayList<>();
+        for (var c : constraints) errors.addAll(c.apply(policy));
+        if (!errors.isEmpty()) throw new PolicyException(errors);
+        return policy;
     }
 
     /** Creates or replaces documents (by kind and name) and deletes {@code deletes}, as one change. */
@@ -115,7 +131,7 @@ public final class PolicyStore {
     public MeshPolicy dryRun(Collection<PolicyDocument> puts) throws PolicyException {
         Map<PolicyDocument.Key, PolicyDocument> docs = asMap(current.documents());
         for (PolicyDocument d : puts) docs.put(d.key(), d);
-        return PolicyValidator.validate(docs.values(), current.revision());
+        return checked(PolicyValidator.validate(docs.values(), current.revision()));
     }
 
     private interface Edit {
@@ -133,7 +149,7 @@ public final class PolicyStore {
                 return cur;
             }
             long rev = cur.revision() + 1;
-            MeshPolicy policy = PolicyValidator.validate(docs.values(), rev);
+            MeshPolicy policy = checked(PolicyValidator.validate(docs.values(), rev));
             next = new PolicyRevision(rev, clock.instant(), source, changes, List.copyOf(docs.values()), policy);
             history.addLast(next);
             while (history.size() > HISTORY) history.removeFirst();

@@ -27,6 +27,10 @@ import dev.trellis.controlplane.api.v1.TrustBundleAck;
 import dev.trellis.controlplane.api.v1.TrustBundleUpdate;
 import dev.trellis.controlplane.cli.ControlPlaneMain;
 import dev.trellis.testing.MutableClock;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.Status;
@@ -235,39 +239,136 @@ class IdentityTest {
         assertThat(cli(0, "token", "list")).contains("users", "revoked", "expired", "valid").doesNotContain(users);
     }
 
-    @Test
-    void aCallerProvenAsOneServiceCannotRegisterAnother() throws Exception {
-        start();
-        String token = token("users", "1h");
+    private static Metadata bearer(String token) {
         Metadata md = new Metadata();
         md.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + token);
+        return md;
+    }
+
+    /** Opens a registration call for an instance of {@code service}; returns its first event (response or error). */
+    private static Object register(ManagedChannel ch, Metadata md, String service) throws Exception {
         LinkedBlockingQueue<Object> events = new LinkedBlockingQueue<>();
-        StreamObserver<RegistrationRequest> req = RegistrationGrpc.newStub(channel(null))
-                .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(md))
-                .register(new StreamObserver<>() {
-                    @Override
-                    public void onNext(RegistrationResponse value) {
-                        events.add(value);
-                    }
+        RegistrationGrpc.RegistrationStub stub = RegistrationGrpc.newStub(ch);
+        if (md != null) stub = stub.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(md));
+        StreamObserver<RegistrationRequest> req = stub.register(new StreamObserver<>() {
+            @Override
+            public void onNext(RegistrationResponse value) {
+                events.add(value);
+            }
 
-                    @Override
-                    public void onError(Throwable t) {
-                        events.add(t);
-                    }
+            @Override
+            public void onError(Throwable t) {
+                events.add(t);
+            }
 
-                    @Override
-                    public void onCompleted() {
-                        events.add("completed");
-                    }
-                });
-        req.onNext(RegistrationRequest.newBuilder().setRegister(Instance.newBuilder().setService("payments")
-                .setInstanceId("payments-1").setAddress("127.0.0.1").setInboundPort(1234)).build());
-        Object o = events.poll(10, TimeUnit.SECONDS);
-        assertThat(o).isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
-            assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
-            assertThat(e.getStatus().getDescription()).contains("service 'payments' (expected: 'users'");
+            @Override
+            public void onCompleted() {
+                events.add("completed");
+            }
         });
+        req.onNext(RegistrationRequest.newBuilder().setRegister(Instance.newBuilder().setService(service)
+                .setInstanceId(service + "-1").setAddress("127.0.0.1").setInboundPort(1234)).build());
+        Object o = events.poll(10, TimeUnit.SECONDS);
+        if (o instanceof RegistrationResponse) req.onCompleted();
+        return o;
+    }
+
+    /** Opens an ADS stream as {@code nodeId}; returns its first event (response or error). */
+    private static Object ads(ManagedChannel ch, Metadata md, String nodeId) throws Exception {
+        LinkedBlockingQueue<Object> events = new LinkedBlockingQueue<>();
+        AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceStub stub = AggregatedDiscoveryServiceGrpc.newStub(ch);
+        if (md != null) stub = stub.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(md));
+        StreamObserver<DiscoveryRequest> req = stub.streamAggregatedResources(new StreamObserver<>() {
+            @Override
+            public void onNext(DiscoveryResponse value) {
+                events.add(value);
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                events.add(t);
+            }
+
+            @Override
+            public void onCompleted() {
+                events.add("completed");
+            }
+        });
+        req.onNext(DiscoveryRequest.newBuilder().setNode(Node.newBuilder().setId(nodeId))
+                .setTypeUrl("type.googleapis.com/envoy.config.listener.v3.Listener").build());
+        Object o = events.poll(10, TimeUnit.SECONDS);
+        req.onCompleted();
+        return o;
+    }
+
+    private static void refused(Object event, Status.Code code, String... says) {
+        assertThat(event).isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+            assertThat(e.getStatus().getCode()).isEqualTo(code);
+            assertThat(e.getStatus().getDescription()).contains(says);
+        });
+    }
+
+    @Test
+    void registrationNeedsACertificateOrJoinTokenOfTheInstancesService() throws Exception {
+        start();
+        String usersToken = token("users", "1h");
+        CertifiedKey usersCert = sign(withToken(channel(null), usersToken), id("users")).key();
+        ManagedChannel anonymous = channel(null);
+
+        refused(register(anonymous, null, "users"), Status.Code.UNAUTHENTICATED,
+                "register of service 'users': no credentials (expected: the workload certificate of service 'users'"
+                        + " or a join token for it");
+        refused(register(anonymous, bearer(usersToken + "x"), "users"), Status.Code.UNAUTHENTICATED,
+                "register of service 'users': join token '" + usersToken.substring(0, 12) + "': unknown");
+        // a certificate for users registering payments, over a real mTLS handshake
+        refused(register(channel(usersCert), null, "payments"), Status.Code.PERMISSION_DENIED,
+                "register of service 'payments': the caller is service 'users' by its workload certificate"
+                        + " (expected: a workload certificate of service 'payments')");
+        refused(register(anonymous, bearer(usersToken), "payments"), Status.Code.PERMISSION_DENIED,
+                "the caller is service 'users' by its join token (expected: a join token of service 'payments')");
         assertThat(cp.registry().size()).isZero();
+
+        assertThat(register(anonymous, bearer(usersToken), "users")).isInstanceOfSatisfying(RegistrationResponse.class,
+                r -> assertThat(r.getRegistered().getNodeId()).isEqualTo("sidecar~users~users-1"));
+        assertThat(register(channel(usersCert), null, "users")).isInstanceOf(RegistrationResponse.class);
+    }
+
+    @Test
+    void adsNeedsACertificateOrJoinTokenOfTheNodesService() throws Exception {
+        start();
+        String usersToken = token("users", "1h");
+        CertifiedKey usersCert = sign(withToken(channel(null), usersToken), id("users")).key();
+        ManagedChannel anonymous = channel(null);
+
+        refused(ads(anonymous, null, "sidecar~users~1"), Status.Code.UNAUTHENTICATED,
+                "ADS for node 'sidecar~users~1': no credentials");
+        refused(ads(anonymous, null, "proxyless-client"), Status.Code.UNAUTHENTICATED,
+                "ADS for node 'proxyless-client': no credentials (expected: a workload certificate or a join token of the mesh");
+        refused(ads(channel(usersCert), null, "sidecar~payments~1"), Status.Code.PERMISSION_DENIED,
+                "ADS for node 'sidecar~payments~1': the caller is service 'users' by its workload certificate");
+        refused(ads(anonymous, bearer(usersToken), "gateway~edge~1"), Status.Code.PERMISSION_DENIED,
+                "ADS for node 'gateway~edge~1': the caller is service 'users' by its join token");
+        // refused streams are gone from the proxy list
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> cp.proxies().proxies().isEmpty());
+
+        assertThat(ads(channel(usersCert), null, "sidecar~users~1")).isInstanceOf(DiscoveryResponse.class);
+        assertThat(ads(anonymous, bearer(usersToken), "sidecar~users~2")).isInstanceOf(DiscoveryResponse.class);
+        // a proxyless client has no service in its node id: any proven workload of the mesh
+        assertThat(ads(anonymous, bearer(usersToken), "proxyless-client")).isInstanceOf(DiscoveryResponse.class);
+    }
+
+    @Test
+    void thePlaintextDevModeIsExplicitAndLetsAnonymousCallersIn() throws Exception {
+        assertThatThrownBy(() -> ControlPlane.builder().credentials(io.grpc.InsecureServerCredentials.create()))
+                .hasMessageContaining("plaintext() for an unauthenticated dev/test control plane");
+        cp = ControlPlane.builder().port(0).adminPort(0).dataDir(tmp.resolve("data")).clock(clock).plaintext().start();
+        ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", cp.grpcPort()).usePlaintext().build();
+        channels.add(ch);
+        assertThat(register(ch, null, "users")).isInstanceOf(RegistrationResponse.class);
+        assertThat(ads(ch, null, "sidecar~orders~1")).isInstanceOf(DiscoveryResponse.class);
+        // a caller that did prove a service still registers only that one
+        refused(register(ch, bearer(token("users", "1h")), "payments"), Status.Code.PERMISSION_DENIED,
+                "the caller is service 'users' by its join token");
     }
 
     @Test
