@@ -299,6 +299,11 @@ public final class MeshSidecar implements AutoCloseable {
         return options;
     }
 
+    /** The workload identity (null without one: a plaintext control plane in tests). */
+    public WorkloadIdentity identity() {
+        return identity;
+    }
+
     public RegistrationClient registration() {
         return registration;
     }

@@ -55,9 +55,18 @@ class FlagsModeMtlsTest {
                 kind: MeshConfig
                 name: default
                 spec:
+                  trustDomain: corp.example
+                  namespace: prod
                   defaults:
                     loadBalancer: round_robin
                     retries: {attempts: 0}
+                ---
+                kind: AccessPolicy
+                name: users
+                spec:
+                  default: deny
+                  rules:
+                    - {action: allow, from: [front]}
                 """);
         cp = ControlPlane.builder().port(0).adminPort(0).dataDir(dir.resolve("cp")).policyDir(policy)
                 .gracePeriod(Duration.ofMillis(300)).debounce(Duration.ofMillis(20)).start();
@@ -77,6 +86,12 @@ class FlagsModeMtlsTest {
             assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
             assertThat(r.body()).isEqualTo("users-app");
         });
+        // no namespace flag: the IDs are the control plane's MeshConfig's, learnt from the certificates,
+        // and the xDS SAN check and RBAC principal (front) use the same
+        assertThat(front.identity().id()).hasValueSatisfying(id ->
+                assertThat(id).hasToString("spiffe://corp.example/ns/prod/sa/front"));
+        assertThat(users.identity().certificate().get().spiffeId()).hasValueSatisfying(id ->
+                assertThat(id).hasToString("spiffe://corp.example/ns/prod/sa/users"));
         // the inbound port is mTLS: a plaintext caller gets nowhere
         int inbound = users.listenerAddress("inbound").getPort();
         assertThat(Mesh.getWithHost(Mesh.port(front, "outbound"), "/x", "users")).isEqualTo("200 users-app");

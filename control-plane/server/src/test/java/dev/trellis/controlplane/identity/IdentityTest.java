@@ -358,6 +358,40 @@ class IdentityTest {
     }
 
     @Test
+    void theControlPlaneDecidesTheSpiffeIdFromMeshConfig() throws Exception {
+        start();
+        HttpResponse<String> r = api("PUT", "/api/v1/policy/MeshConfig/default",
+                "kind: MeshConfig\nname: default\nspec:\n  namespace: prod\n", cp.adminToken());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        ManagedChannel ch = channel(null);
+        String token = token("users", "1h");
+        // a CSR naming no identity gets the MeshConfig's trust domain and namespace
+        KeyPair kp = KeyPairs.ecP256();
+        SignResponse signed = withToken(ch, token).sign(SignRequest.newBuilder()
+                .setCsrPem(CertificateRequest.forService(kp, "users").toPem()).build());
+        assertThat(signed.getSpiffeId()).isEqualTo("spiffe://trellis.local/ns/prod/sa/users");
+        assertThat(new CertifiedKey(kp.getPrivate(), Pem.decodeCertificates(signed.getCertificateChainPem())).spiffeId())
+                .contains(SpiffeId.of("trellis.local", "prod", "users"));
+        // one that names an ID must name exactly that one
+        assertThatThrownBy(() -> sign(withToken(ch, token), id("users")))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+                    assertThat(e.getStatus().getDescription()).contains("CSR asks for uri:spiffe://trellis.local/ns/default/sa/users"
+                            + " (expected: only uri:spiffe://trellis.local/ns/prod/sa/users");
+                });
+        // the trust domain is the CA's for good
+        HttpResponse<String> td = api("PUT", "/api/v1/policy/MeshConfig/default",
+                "kind: MeshConfig\nname: default\nspec:\n  trustDomain: other.example\n", cp.adminToken());
+        assertThat(td.statusCode()).isEqualTo(400);
+        assertThat(td.body()).contains("MeshConfig.spec.trustDomain: 'other.example' (expected: 'trellis.local', the trust domain of the mesh CA");
+        // a namespace change asks every sidecar to renew (a bundle push with renew)
+        long before = cp.identity().signing().bundleVersion();
+        assertThat(api("PUT", "/api/v1/policy/MeshConfig/default", "kind: MeshConfig\nname: default\nspec:\n  namespace: staging\n",
+                cp.adminToken()).statusCode()).isEqualTo(200);
+        assertThat(cp.identity().signing().bundleVersion()).isEqualTo(before + 1);
+    }
+
+    @Test
     void thePlaintextDevModeIsExplicitAndLetsAnonymousCallersIn() throws Exception {
         assertThatThrownBy(() -> ControlPlane.builder().credentials(io.grpc.InsecureServerCredentials.create()))
                 .hasMessageContaining("plaintext() for an unauthenticated dev/test control plane");
