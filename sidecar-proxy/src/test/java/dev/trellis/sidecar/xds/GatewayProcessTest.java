@@ -58,7 +58,7 @@ class GatewayProcessTest {
         MeshSidecar.Options o = MeshSidecar.Options.of(service, app.port(), new HostPort("127.0.0.1", cp.grpcPort()))
                 .withPorts(0, Mesh.freePort(), 0)
                 .withTiming(Mesh.FAST_HEALTH, Duration.ofSeconds(5), MeshSidecar.Options.DEFAULT_RESTART_SETTLE, 1);
-        MeshSidecar s = MeshSidecar.start(o, new IdentityOptions(dir.resolve("cp").resolve("ca-bundle.pem"), token(service), "default"));
+        MeshSidecar s = MeshSidecar.start(o, new IdentityOptions(dir.resolve("cp").resolve("ca-bundle.pem"), token(service)));
         closeables.add(s);
         return s;
     }
