@@ -95,9 +95,17 @@ public final class CpScaleRunner {
 
             ChannelCredentials tls = TlsChannelCredentials.newBuilder().trustManager(cp.caBundle().toFile()).build();
             SimulatedProxy.Listener listener = listener();
+            // registration and ADS need a caller proving its service: a join token per service
+            java.util.Map<String, ChannelCredentials> creds = new java.util.HashMap<>();
+            for (Topology.Proxy p : topo.proxies()) {
+                if (!creds.containsKey(p.service())) {
+                    creds.put(p.service(), io.grpc.CompositeChannelCredentials.create(tls,
+                            bearer(joinToken(cp, p.service()))));
+                }
+            }
             for (Topology.Proxy p : topo.proxies()) {
                 // one connection per proxy, as every sidecar has its own
-                ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", cp.grpcPort, tls)
+                ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", cp.grpcPort, creds.get(p.service()))
                         .eventLoopGroup(group).channelType(NioSocketChannel.class).executor(executor)
                         .maxInboundMessageSize(64 << 20).build();
                 channels.add(ch);
@@ -202,6 +210,27 @@ public final class CpScaleRunner {
      * Sets {@code service}'s timeout through the admin API and times each caller's ACK of the push
      * that carries it; then waits for quiet and counts who else got pushes.
      */
+    private static String joinToken(ControlPlaneProcess cp, String service) throws IOException, InterruptedException {
+        java.net.http.HttpResponse<String> r = HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create("http://127.0.0.1:" + cp.adminPort + "/api/v1/tokens"))
+                .header("Authorization", "Bearer " + cp.adminToken()).header("Content-Type", "application/json")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"service\": \"" + service + "\", \"ttl\": \"24h\"}"))
+                .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() != 200) throw new IllegalStateException("join token for " + service + ": " + r.statusCode() + " " + r.body());
+        return new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.body()).path("token").asText();
+    }
+
+    private static io.grpc.CallCredentials bearer(String token) {
+        return new io.grpc.CallCredentials() {
+            @Override
+            public void applyRequestMetadata(RequestInfo info, java.util.concurrent.Executor executor, MetadataApplier applier) {
+                io.grpc.Metadata md = new io.grpc.Metadata();
+                md.put(io.grpc.Metadata.Key.of("authorization", io.grpc.Metadata.ASCII_STRING_MARSHALLER), "Bearer " + token);
+                applier.apply(md);
+            }
+        };
+    }
+
     private CpScaleResult.Change change(ControlPlaneProcess cp, HttpClient http, String token, List<SimulatedProxy> fleet,
                                         int round, String label, String service, long timeoutSeconds, Topology topo)
             throws IOException, InterruptedException {
