@@ -9,8 +9,10 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.trellis.controlplane.api.v1.HealthReport;
 import dev.trellis.controlplane.api.v1.HealthStatus;
 import dev.trellis.controlplane.api.v1.Instance;
+import dev.trellis.controlplane.api.v1.RegistrationRequest;
 import dev.trellis.controlplane.api.v1.RegistrationResponse;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
@@ -220,6 +222,22 @@ class XdsIntegrationTest {
             ads.ack(eds, List.of("outbound|echo"));
             sick.health(HealthStatus.HEALTHY);
             assertThat(AdsClient.endpoints(ads.next(EDS))).hasSize(2);
+        }
+    }
+
+    @Test
+    void aRegistrationCarryingItsHealthReachesPeersInOnePush() throws Exception {
+        // as after a control-plane restart: a proxy that calls echo is connected before echo's sidecars re-register
+        try (AdsClient ads = new AdsClient(channel, "sidecar~client~c1", List.of("echo"))) {
+            ads.request(EDS, List.of("outbound|echo"), null);
+            Sidecars.Registration r = new Sidecars.Registration(channel);
+            r.send(RegistrationRequest.newBuilder()
+                    .setRegister(Instance.newBuilder().setService("echo").setInstanceId("echo-1").setAddress("127.0.0.1")
+                            .setInboundPort(9001).setProtocol("http"))
+                    .setHealthAtRegister(HealthReport.newBuilder().setStatus(HealthStatus.HEALTHY)).build());
+            assertThat(r.next()).isInstanceOf(RegistrationResponse.class);
+            // the first EDS the proxy gets for echo already has the instance: never an empty service
+            assertThat(AdsClient.endpoints(ads.next(EDS))).containsExactly("outbound|echo=127.0.0.1:9001");
         }
     }
 

@@ -85,7 +85,7 @@ public final class RegistrationClient implements AutoCloseable {
         return instance;
     }
 
-    /** Reports the app's health; sent now if registered, and again after every re-registration. */
+    /** Reports the app's health; sent now on the open call (after its register), and with every re-registration. */
     public void health(HealthStatus status, String detail) {
         HealthReport r = HealthReport.newBuilder().setStatus(status).setDetail(detail).build();
         scheduler.execute(() -> {
@@ -93,7 +93,7 @@ public final class RegistrationClient implements AutoCloseable {
                 return;
             }
             health = r;
-            if (registered && removal == null) {
+            if (call != null && removal == null) {
                 send(RegistrationRequest.newBuilder().setHealth(r).build());
             }
         });
@@ -136,7 +136,9 @@ public final class RegistrationClient implements AutoCloseable {
         channel.resetConnectBackoff();
         call = stub.register(new CurrentCallObserver<>(scheduler, () -> generation, gen, this::onResponse,
                 t -> ended(t == null ? null : Status.fromThrowable(t))));
-        send(RegistrationRequest.newBuilder().setRegister(instance).build());
+        // the health goes with the registration: after a control-plane restart the instance is
+        // routable in the same change that adds it, so peers never see its service empty
+        send(RegistrationRequest.newBuilder().setRegister(instance).setHealthAtRegister(health).build());
     }
 
     private void onResponse(RegistrationResponse r) {
@@ -150,10 +152,6 @@ public final class RegistrationClient implements AutoCloseable {
                 } else {
                     log.info("registered {} of service {} as {}", instance.getInstanceId(), instance.getService(),
                             r.getRegistered().getNodeId());
-                }
-                // a fresh registration starts unknown (not routable): tell the server what we know
-                if (health.getStatus() != HealthStatus.HEALTH_UNKNOWN) {
-                    send(RegistrationRequest.newBuilder().setHealth(health).build());
                 }
                 first.complete(r.getRegistered());
             }

@@ -37,9 +37,9 @@ import org.slf4j.LoggerFactory;
  * with {@link Backoff}, and a re-opened stream resyncs everything.
  *
  * <p>When the control plane comes back as a new process (the boot prefix of its versions,
- * {@code <boot>.<n>}, changed), responses are held for {@code restartSettle} before they are
- * handled, so the sidecar keeps its endpoints while the other sidecars re-register with the fresh
- * registry. Everything runs on one {@link Scheduler}; public methods may be called from any thread.
+ * {@code <boot>.<n>}, changed), its responses are left unanswered for {@code restartSettle}, so
+ * the sidecar keeps its endpoints while the other sidecars re-register with the fresh registry;
+ * then they are dropped and a new stream fetches the settled state. Everything runs on one {@link Scheduler}; public methods may be called from any thread.
  */
 public final class AdsClient implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(AdsClient.class);
@@ -221,10 +221,18 @@ public final class AdsClient implements AutoCloseable {
             return;
         }
         holding = false;
-        List<DiscoveryResponse> todo = new ArrayList<>(held);
+        // What was held is the new process' view before the instances re-registered (a service of
+        // ours with no endpoints yet): applying it would blackhole traffic. Drop it and subscribe
+        // afresh on a new stream, which gets the state as it is now.
+        String boot = boot(held.get(0).getVersionInfo());
         held.clear();
-        for (DiscoveryResponse r : todo) {
-            handle(XdsType.of(r.getTypeUrl()), r);
+        bootId = boot;
+        StreamObserver<DiscoveryRequest> old = requests;
+        log.info("control plane {}: settled, resubscribing", boot);
+        connect();
+        if (old != null) {
+            old.onError(io.grpc.Status.CANCELLED.withDescription("resubscribing after the control plane restarted")
+                    .asRuntimeException());
         }
     }
 

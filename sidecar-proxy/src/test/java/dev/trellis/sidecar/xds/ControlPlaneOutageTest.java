@@ -52,7 +52,7 @@ class ControlPlaneOutageTest {
             }, "steady-load");
             load.start();
             try {
-                await().atMost(Duration.ofSeconds(5)).until(() -> ok.get() > 20);
+                await().atMost(Duration.ofSeconds(30)).until(() -> ok.get() > 20);
                 System.out.println("control plane stopped at " + java.time.Instant.now());
                 mesh.cp.close();
                 int atStop = ok.get();

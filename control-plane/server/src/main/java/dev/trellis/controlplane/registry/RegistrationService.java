@@ -94,7 +94,7 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
         public synchronized void onNext(RegistrationRequest req) {
             if (closed) return;
             switch (req.getKindCase()) {
-                case REGISTER -> register(req.getRegister());
+                case REGISTER -> register(req.getRegister(), req.getHealthAtRegister());
                 case HEALTH -> {
                     if (!requireLease("health")) return;
                     HealthStatus s = req.getHealth().getStatus();
@@ -124,7 +124,7 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
             return true;
         }
 
-        private void register(Instance i) {
+        private void register(Instance i, dev.trellis.controlplane.api.v1.HealthReport health) {
             if (lease != null) {
                 fail(Status.FAILED_PRECONDITION.withDescription(
                         "request.register: second register on one call (expected: one instance per call)"));
@@ -140,10 +140,12 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
                 fail(denied);
                 return;
             }
+            HealthStatus status = health.getStatus() == HealthStatus.UNRECOGNIZED ? HealthStatus.HEALTH_UNKNOWN
+                    : health.getStatus();
             String nodeId = ServiceInstance.sidecarNodeId(i.getService(), i.getInstanceId());
             ServiceInstance inst = new ServiceInstance(i.getService(), i.getInstanceId(), nodeId, i.getAddress(),
                     i.getInboundPort(), i.getAppPort(), i.getProtocol().isEmpty() ? "http" : i.getProtocol(),
-                    Map.copyOf(i.getLabelsMap()), List.copyOf(i.getUpstreamsList()), HealthStatus.HEALTH_UNKNOWN, "",
+                    Map.copyOf(i.getLabelsMap()), List.copyOf(i.getUpstreamsList()), status, health.getDetail(),
                     clock.instant(), true);
             lease = registry.register(inst);
             out.onNext(RegistrationResponse.newBuilder().setRegistered(Registered.newBuilder()

@@ -52,7 +52,11 @@ public final class Registry {
         listeners.add(listener);
     }
 
-    /** Adds or takes over the instance (same instance id); it is not routable until reported healthy. */
+    /**
+     * Adds or takes over the instance (same instance id) with the health it comes with; one that
+     * comes with none keeps the health of the instance it takes over, or is not routable until
+     * reported healthy.
+     */
     public Lease register(ServiceInstance instance) {
         long id = leases.incrementAndGet();
         services.add(instance.service());
@@ -60,7 +64,8 @@ public final class Registry {
         entries.compute(instance.instanceId(), (k, prev) -> {
             old[0] = prev;
             ServiceInstance inst = instance;
-            if (prev != null && prev.instance().service().equals(instance.service())
+            if (prev != null && instance.health() == HealthStatus.HEALTH_UNKNOWN
+                    && prev.instance().service().equals(instance.service())
                     && prev.instance().endpoint().equals(instance.endpoint())) {
                 // a sidecar reconnecting keeps its health until it reports again, so traffic does not blip
                 inst = instance.withHealth(prev.instance().health(), prev.instance().healthDetail());

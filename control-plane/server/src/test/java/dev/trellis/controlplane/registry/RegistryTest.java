@@ -85,4 +85,21 @@ class RegistryTest {
         assertThat(registry.deregister(fresh)).isNotNull();
         assertThat(registry.instances()).isEmpty();
     }
+
+    @Test
+    void aRegistrationWithItsHealthIsRoutableInTheSameChange() {
+        long before = registry.generation();
+        registry.register(instance("e1").withHealth(HealthStatus.HEALTHY, ""));
+        assertThat(registry.generation()).isEqualTo(before + 1);
+        assertThat(registry.instances()).singleElement().matches(ServiceInstance::routable);
+    }
+
+    @Test
+    void aTakeOverWithAReportedHealthUsesItRatherThanTheOldOne() {
+        Registry.Lease old = registry.register(instance("e1"));
+        registry.health(old, HealthStatus.HEALTHY, "");
+        registry.disconnected(old);
+        registry.register(instance("e1").withHealth(HealthStatus.UNHEALTHY, "GET /health -> 503"));
+        assertThat(registry.instances()).singleElement().matches(i -> i.connected() && !i.routable());
+    }
 }
