@@ -63,6 +63,12 @@ class AdsClientRestartTest {
             int applied = usersEndpoints.size();
             long streams = ads.streams();
             register(mesh.cp); // the users sidecar re-registers while the front sidecar settles
+            ControlPlane cp = mesh.cp;
+            await().atMost(Duration.ofSeconds(30)).until(() -> { // the (debounced) push has been computed
+                var published = cp.publisher().resources("sidecar~front~front-1");
+                return published != null && published.endpoints().containsKey("outbound|users")
+                        && published.endpoints().get("outbound|users").getEndpointsCount() > 0;
+            });
             sched.advance(SETTLE);
             assertThat(ads.streams()).isEqualTo(streams + 1);
             await().atMost(Duration.ofSeconds(30)).until(() -> {
