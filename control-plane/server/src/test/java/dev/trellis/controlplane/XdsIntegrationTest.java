@@ -166,7 +166,12 @@ class XdsIntegrationTest {
                     .contains("trellis_xds_connected_proxies")
                     .contains("trellis_registry_instances 4.0")
                     .contains("trellis_xds_change_to_ack_seconds_bucket")
-                    .containsPattern("trellis_xds_push_latency_seconds_count [1-9]");
+                    .containsPattern("trellis_xds_push_latency_seconds_count [1-9]")
+                    // one proxy: each type pushed once, and RDS again for the policy change it NACKed
+                    .contains("trellis_xds_pushes_total{type=\"CDS\"} 1.0")
+                    .contains("trellis_xds_pushes_total{type=\"EDS\"} 1.0")
+                    .contains("trellis_xds_pushes_total{type=\"LDS\"} 1.0")
+                    .contains("trellis_xds_pushes_total{type=\"RDS\"} 2.0");
 
             // the next accepted push clears the NACK
             put("/api/v1/policy/Service/echo", "kind: Service\nname: echo\nspec:\n  timeout: 3s\n");
