@@ -59,7 +59,6 @@ public final class Registry {
      */
     public Lease register(ServiceInstance instance) {
         long id = leases.incrementAndGet();
-        services.add(instance.service());
         Entry[] old = new Entry[1];
         entries.compute(instance.instanceId(), (k, prev) -> {
             old[0] = prev;
@@ -72,6 +71,8 @@ public final class Registry {
             }
             return new Entry(inst.withConnected(true), id, null);
         });
+        // only now: a push computed concurrently must not see the service without the instance (an empty EDS)
+        services.add(instance.service());
         if (old[0] != null && old[0].expiry() != null) old[0].expiry().run();
         log.info("registered {} of {} at {} ({})", instance.instanceId(), instance.service(), instance.endpoint(),
                 old[0] == null ? "new" : "took over");
