@@ -291,10 +291,10 @@ class GatewayFiltersTest {
         assertThatThrownBy(() -> translate(bootstrap(listenerWithFilters("l", "", dev.trellis.sidecar.testing.Boot.vhost(), jwtFromParams, null),
                 cluster("app", "", 1)), false))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("providers[p].from_params: not supported");
-        String http = j("{'name': 'x', 'typed_config': " + typed("envoy.extensions.filters.http.fault.v3.HTTPFault", "") + "}");
+        String http = j("{'name': 'x', 'typed_config': " + typed("envoy.extensions.filters.http.fault.v3.HTTPFault", "'max_active_faults': 3") + "}");
         assertThatThrownBy(() -> translate(bootstrap(listenerWithFilters("l", "", dev.trellis.sidecar.testing.Boot.vhost(), http, null),
                 cluster("app", "", 1)), false))
-                .isInstanceOf(ConfigException.class);
+                .isInstanceOf(ConfigException.class).hasMessageContaining("typed_config.max_active_faults: not supported");
     }
 
 }

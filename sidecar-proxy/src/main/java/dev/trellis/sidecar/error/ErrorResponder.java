@@ -43,6 +43,35 @@ public final class ErrorResponder {
         return new LocalReply(h, body);
     }
 
+    /**
+     * A fault-injection abort ({@link ResponseFlag#FI}) with the fault's HTTP status; gRPC gets
+     * {@code grpcStatus}, or when absent the status Envoy maps {@code httpStatus} to.
+     */
+    public static LocalReply faultAbort(int httpStatus, java.util.Optional<Integer> grpcStatus, boolean grpc, StreamInfo info) {
+        // a grpc_status fault answers gRPC-style whatever the request
+        boolean asGrpc = grpc || grpcStatus.isPresent();
+        LocalReply r = reply(ResponseFlag.FI, "fault filter abort", asGrpc, info);
+        if (asGrpc) {
+            r.headers().set("grpc-status", Integer.toString(grpcStatus.orElseGet(() -> grpcFromHttp(httpStatus))));
+            return r;
+        }
+        r.headers().status(Integer.toString(httpStatus));
+        info.responseCode(httpStatus);
+        return r;
+    }
+
+    /** Envoy's {@code Grpc::Utility::httpToGrpcStatus}. */
+    static int grpcFromHttp(int status) {
+        return switch (status) {
+            case 400 -> 13;
+            case 401 -> 16;
+            case 403 -> 7;
+            case 404 -> 12;
+            case 429, 502, 503, 504 -> 14;
+            default -> 2;
+        };
+    }
+
     /** A plain local reply that is not an upstream failure (400, 405, 431, direct responses). */
     public static LocalReply plain(int status, String body, StreamInfo info) {
         byte[] b = body == null ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);

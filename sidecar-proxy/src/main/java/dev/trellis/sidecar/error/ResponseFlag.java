@@ -32,7 +32,11 @@ public enum ResponseFlag {
     /** Stream idle timeout: nothing moved either way for {@code stream_idle_timeout}. */
     SI(408, 4),
     /** Rate limited locally (Envoy's {@code RL}); gRPC gets UNAVAILABLE as in Envoy. */
-    RL(429, 14);
+    RL(429, 14),
+    /** Aborted by fault injection (Envoy's {@code FI}); the fault's own status is sent. */
+    FI(503, 14),
+    /** Delayed by fault injection (Envoy's {@code DI}); the request then goes on. */
+    DI(0, 0);
 
     private final int httpStatus;
     private final int grpcStatus;

@@ -56,8 +56,11 @@ public final class Filters {
         if (f instanceof BodyLimitConfig b) {
             return BodyLimitFilter.factory(b);
         }
+        if (f instanceof dev.trellis.sidecar.filter.fault.FaultConfig fc) {
+            return dev.trellis.sidecar.filter.fault.FaultFilter.factory(fc);
+        }
         throw new ConfigException("http filter '" + f.name() + "': " + f.getClass().getSimpleName()
-                + " has no implementation (expected: rbac, jwt_authn, local_ratelimit, cors, buffer or the router)");
+                + " has no implementation (expected: rbac, jwt_authn, local_ratelimit, cors, buffer, fault or the router)");
     }
 
     private static JwksSource source(JwtAuthnConfig.Provider p, Map<String, Cluster> clusters) {

@@ -39,7 +39,8 @@ public final class EnvoyTypes {
             io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors.getDescriptor(),
             io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy.getDescriptor(),
             io.envoyproxy.envoy.extensions.filters.http.buffer.v3.Buffer.getDescriptor(),
-            io.envoyproxy.envoy.extensions.filters.http.buffer.v3.BufferPerRoute.getDescriptor());
+            io.envoyproxy.envoy.extensions.filters.http.buffer.v3.BufferPerRoute.getDescriptor(),
+            io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault.getDescriptor());
 
     /** The registry JsonFormat uses to read {@code Any} fields. */
     public static final JsonFormat.TypeRegistry REGISTRY = JsonFormat.TypeRegistry.newBuilder().add(SUPPORTED).build();

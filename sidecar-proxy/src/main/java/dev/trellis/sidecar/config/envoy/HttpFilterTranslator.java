@@ -8,6 +8,7 @@ import dev.trellis.sidecar.config.HttpFilterConfig;
 import dev.trellis.sidecar.config.StringMatch;
 import dev.trellis.sidecar.filter.BodyLimitConfig;
 import dev.trellis.sidecar.filter.cors.CorsConfig;
+import dev.trellis.sidecar.filter.fault.FaultConfig;
 import dev.trellis.sidecar.filter.jwt.JwksSource;
 import dev.trellis.sidecar.filter.jwt.JwtAuthnConfig;
 import dev.trellis.sidecar.filter.rbac.RbacConfig;
@@ -21,6 +22,9 @@ import io.envoyproxy.envoy.extensions.filters.http.buffer.v3.Buffer;
 import io.envoyproxy.envoy.extensions.filters.http.buffer.v3.BufferPerRoute;
 import io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors;
 import io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy;
+import io.envoyproxy.envoy.extensions.filters.common.fault.v3.FaultDelay;
+import io.envoyproxy.envoy.extensions.filters.http.fault.v3.FaultAbort;
+import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
 import io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication;
 import io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtProvider;
 import io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtRequirement;
@@ -43,13 +47,14 @@ import java.util.Optional;
 
 /**
  * {@code http_filters} entries and their per-route {@code typed_per_filter_config} to filter configs:
- * {@code jwt_authn}, {@code local_ratelimit}, {@code cors}, {@code buffer} (as a body limit) and the router.
+ * {@code jwt_authn}, {@code local_ratelimit}, {@code cors}, {@code buffer} (as a body limit), {@code fault} and the router.
  */
 public final class HttpFilterTranslator {
     public static final String JWT_AUTHN = "envoy.filters.http.jwt_authn";
     public static final String LOCAL_RATELIMIT = "envoy.filters.http.local_ratelimit";
     public static final String CORS = "envoy.filters.http.cors";
     public static final String BUFFER = "envoy.filters.http.buffer";
+    public static final String FAULT = "envoy.filters.http.fault";
     /** Envoy's default JWKS cache duration. */
     public static final Duration DEFAULT_JWKS_CACHE = Duration.ofMinutes(10);
     /** Trellis's default minimum time between refetches caused by an unknown {@code kid}. */
@@ -124,10 +129,13 @@ public final class HttpFilterTranslator {
         if (type.equals(Buffer.getDescriptor().getFullName())) {
             return buffer(name, EnvoyTypes.unpack(any, Buffer.class, Buffer.getDescriptor(), tp), tp);
         }
+        if (type.equals(HTTPFault.getDescriptor().getFullName())) {
+            return fault(name, EnvoyTypes.unpack(any, HTTPFault.class, HTTPFault.getDescriptor(), tp), tp);
+        }
         throw new ConfigException(tp + ": http filter type '" + type + "' not supported (expected one of: "
                 + Router.getDescriptor().getFullName() + ", " + RbacTranslator.TYPE + ", " + JwtAuthentication.getDescriptor().getFullName() + ", "
                 + LocalRateLimit.getDescriptor().getFullName() + ", " + Cors.getDescriptor().getFullName() + ", "
-                + Buffer.getDescriptor().getFullName() + ")");
+                + Buffer.getDescriptor().getFullName() + ", " + HTTPFault.getDescriptor().getFullName() + ")");
     }
 
     /** A route's (or virtual host's) {@code typed_per_filter_config}, keyed by filter name. */
@@ -154,10 +162,13 @@ public final class HttpFilterTranslator {
                 BufferPerRoute b = EnvoyTypes.unpack(any, BufferPerRoute.class, BufferPerRoute.getDescriptor(), p);
                 Fields.allowOnly(b, p, "disabled", "buffer");
                 out.put(name, b.getDisabled() ? new BodyLimitConfig(name, 0) : buffer(name, b.getBuffer(), p + ".buffer"));
+            } else if (type.equals(HTTPFault.getDescriptor().getFullName())) {
+                out.put(name, fault(name, EnvoyTypes.unpack(any, HTTPFault.class, HTTPFault.getDescriptor(), p), p));
             } else {
                 throw new ConfigException(p + ": per-route type '" + type + "' not supported (expected one of: "
                         + PerRouteConfig.getDescriptor().getFullName() + ", " + LocalRateLimit.getDescriptor().getFullName()
-                        + ", " + CorsPolicy.getDescriptor().getFullName() + ", " + BufferPerRoute.getDescriptor().getFullName() + ")");
+                        + ", " + CorsPolicy.getDescriptor().getFullName() + ", " + BufferPerRoute.getDescriptor().getFullName()
+                        + ", " + HTTPFault.getDescriptor().getFullName() + ")");
             }
         }
         return out;
@@ -169,7 +180,8 @@ public final class HttpFilterTranslator {
                         && (pr.requirementName().isEmpty() || j.requirementMap().containsKey(pr.requirementName().get())))
                 || (f instanceof LocalRateLimitConfig && perRoute instanceof LocalRateLimitConfig)
                 || (f instanceof CorsConfig.Filter && perRoute instanceof CorsConfig.Policy)
-                || (f instanceof BodyLimitConfig && perRoute instanceof BodyLimitConfig);
+                || (f instanceof BodyLimitConfig && perRoute instanceof BodyLimitConfig)
+                || (f instanceof FaultConfig && perRoute instanceof FaultConfig);
     }
 
     /** The route's claim requirements from {@code metadata.filter_metadata["trellis.jwt_authn"]}, if any. */
@@ -195,6 +207,55 @@ public final class HttpFilterTranslator {
             }
         }
         return scopes.isEmpty() && claims.isEmpty() ? Optional.empty() : Optional.of(new JwtAuthnConfig.RouteClaims(scopes, claims));
+    }
+
+    /** The subset of {@code HTTPFault} the control plane emits: a fixed delay and an abort, by percentage. */
+    static FaultConfig fault(String name, HTTPFault f, String p) {
+        Fields.allowOnly(f, p, "delay", "abort");
+        Optional<FaultConfig.Delay> delay = Optional.empty();
+        if (f.hasDelay()) {
+            FaultDelay d = f.getDelay();
+            String dp = p + ".delay";
+            Fields.allowOnly(d, dp, "fixed_delay", "percentage");
+            if (!d.hasFixedDelay()) {
+                throw new ConfigException(dp + ".fixed_delay: missing (expected: a duration > 0)");
+            }
+            delay = Optional.of(new FaultConfig.Delay(Fields.positive(d.getFixedDelay(), dp + ".fixed_delay"),
+                    fraction(d.getPercentage(), dp + ".percentage")));
+        }
+        Optional<FaultConfig.Abort> abort = Optional.empty();
+        if (f.hasAbort()) {
+            FaultAbort a = f.getAbort();
+            String ap = p + ".abort";
+            Fields.allowOnly(a, ap, "http_status", "grpc_status", "percentage");
+            Optional<Integer> grpc = Optional.empty();
+            int http = 503;
+            switch (a.getErrorTypeCase()) {
+                case HTTP_STATUS -> {
+                    http = a.getHttpStatus();
+                    if (http < 200 || http >= 600) {
+                        throw Fields.invalid(ap + ".http_status", http, "200 to 599");
+                    }
+                }
+                // Envoy answers a gRPC abort with HTTP 200 and the status in grpc-status, to any request
+                case GRPC_STATUS -> { grpc = Optional.of(a.getGrpcStatus()); http = 200; }
+                default -> throw new ConfigException(ap + ": no error (expected: http_status or grpc_status)");
+            }
+            abort = Optional.of(new FaultConfig.Abort(http, grpc, fraction(a.getPercentage(), ap + ".percentage")));
+        }
+        return new FaultConfig(name, delay, abort);
+    }
+
+    // Envoy: an unset percentage is the proto default, 0 (of HUNDRED)
+    private static FaultConfig.Fraction fraction(FractionalPercent f, String p) {
+        Fields.allowOnly(f, p, "numerator", "denominator");
+        long denominator = switch (f.getDenominator()) {
+            case HUNDRED -> 100;
+            case TEN_THOUSAND -> 10_000;
+            case MILLION -> 1_000_000;
+            default -> throw Fields.invalid(p + ".denominator", f.getDenominator(), "HUNDRED, TEN_THOUSAND or MILLION");
+        };
+        return new FaultConfig.Fraction(f.getNumerator() & 0xffffffffL, denominator);
     }
 
     private static BodyLimitConfig buffer(String name, Buffer b, String p) {
