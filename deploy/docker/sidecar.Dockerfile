@@ -14,8 +14,13 @@ FROM eclipse-temurin:17-jre-jammy
 RUN groupadd --system --gid 10001 trellis \
  && useradd --system --uid 10001 --gid trellis --home-dir /var/lib/trellis --create-home --shell /usr/sbin/nologin trellis
 COPY --from=build /src/sidecar-proxy/target/trellis-sidecar.jar /opt/trellis/trellis-sidecar.jar
+# The measured small-footprint JVM settings (README, "Sidecar JVM settings"); TRELLIS_SIDECAR_JAVA_OPTS
+# comes after them and overrides them (e.g. -Xmx256m for a gateway with many routes).
+COPY sidecar-proxy/src/main/resources/trellis-sidecar-jvm.options /opt/trellis/trellis-sidecar-jvm.options
+ENV MALLOC_ARENA_MAX=2 \
+    TRELLIS_SIDECAR_JAVA_OPTS=""
 USER 10001:10001
 WORKDIR /var/lib/trellis
 EXPOSE 15000 15001 15006
-ENTRYPOINT ["java", "-XX:+UseContainerSupport", "-XX:MaxRAMPercentage=75", "-jar", "/opt/trellis/trellis-sidecar.jar"]
+ENTRYPOINT ["/bin/sh", "-c", "exec java @/opt/trellis/trellis-sidecar-jvm.options $TRELLIS_SIDECAR_JAVA_OPTS -jar /opt/trellis/trellis-sidecar.jar \"$@\"", "trellis-sidecar"]
 CMD ["sidecar", "--help"]

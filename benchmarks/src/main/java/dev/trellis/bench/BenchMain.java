@@ -6,6 +6,7 @@ import dev.trellis.bench.run.BenchRunner;
 import dev.trellis.bench.run.BenchSettings;
 import dev.trellis.bench.scenario.Binaries;
 import dev.trellis.bench.scenario.ScenarioContext;
+import dev.trellis.bench.scenario.SidecarJvmDefaults;
 import dev.trellis.bench.scenario.Scenarios;
 import dev.trellis.common.Durations;
 import dev.trellis.common.cli.Cli;
@@ -14,9 +15,12 @@ import java.time.Duration;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import picocli.CommandLine;
@@ -41,7 +45,8 @@ public final class BenchMain {
             description = {
                 "Measure latency, throughput, CPU and memory of the Trellis sidecar against direct calls, HAProxy and nginx.",
                 "",
-                "Scenarios (all by default, run in this order): direct, sidecar, mesh, haproxy, haproxy-mtls, nginx.",
+                "Scenarios (all by default, run in this order): direct, sidecar, mesh, haproxy, haproxy-mtls, nginx;",
+                "sidecar@NAME and mesh@NAME run sidecar variant NAME (--variant-jar, --variant-jvm-opts) in the same run.",
                 "A scenario whose program is missing (haproxy, nginx, the sidecar jar) is skipped with a message.",
                 "Writes report.md, latency-<rate>rps.svg and raw .hgrm files to --out.",
                 "",
@@ -100,9 +105,19 @@ public final class BenchMain {
                 description = "Trellis sidecar jar (default: sidecar-proxy/target/trellis-sidecar.jar).")
         Path sidecarJar;
 
-        @Option(names = "--sidecar-jvm-opts", paramLabel = "OPTS", defaultValue = "",
-                description = "JVM options for the sidecar processes, space-separated, e.g. \"-Xmx64m -XX:+UseSerialGC\".")
+        @Option(names = "--sidecar-jvm-opts", paramLabel = "OPTS",
+                description = "JVM options for the sidecar processes, space-separated, e.g. \"-Xmx64m -XX:+UseSerialGC\""
+                        + " (default: the jar's own defaults, " + SidecarJvmDefaults.ENTRY + "; \"\" for none).")
         String sidecarJvmOpts;
+
+        @Option(names = "--variant-jar", paramLabel = "NAME=JAR",
+                description = "A sidecar variant for scenarios sidecar@NAME and mesh@NAME, measured in the same run:"
+                        + " another build of the sidecar jar (repeatable).")
+        Map<String, Path> variantJars = new LinkedHashMap<>();
+
+        @Option(names = "--variant-jvm-opts", paramLabel = "NAME=OPTS",
+                description = "JVM options of variant NAME (default: its jar's defaults; repeatable).")
+        Map<String, String> variantJvmOpts = new LinkedHashMap<>();
 
         @Override
         public Integer call() throws Exception {
@@ -148,15 +163,37 @@ public final class BenchMain {
             if (streams > 1 && !protocol.multiplexed()) {
                 throw usage("--streams: " + streams + " (expected: 1 with --protocol http1, which carries one request at a time)");
             }
-            Path jar = sidecarJar != null ? sidecarJar : home.resolve("sidecar-proxy/target/trellis-sidecar.jar");
-            List<String> jvm = sidecarJvmOpts.isBlank() ? List.of() : List.of(sidecarJvmOpts.trim().split("\\s+"));
+            Path jar = (sidecarJar != null ? sidecarJar : home.resolve("sidecar-proxy/target/trellis-sidecar.jar")).toAbsolutePath();
             Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+            Map<String, ScenarioContext.SidecarSettings> variants = new LinkedHashMap<>();
+            Set<String> variantNames = new LinkedHashSet<>(variantJars.keySet());
+            variantNames.addAll(variantJvmOpts.keySet());
+            for (String v : variantNames) {
+                if (!v.matches("[A-Za-z0-9_.-]+")) {
+                    throw usage("--variant-jar/--variant-jvm-opts: name '" + v + "' (expected: letters, digits, '.', '_' or '-')");
+                }
+                Path vJar = variantJars.containsKey(v) ? variantJars.get(v).toAbsolutePath() : jar;
+                List<String> vJvm = variantJvmOpts.containsKey(v) ? options(variantJvmOpts.get(v)) : SidecarJvmDefaults.read(vJar);
+                variants.put(v, new ScenarioContext.SidecarSettings(vJar, java, vJvm));
+            }
+            for (String name : chosen) {
+                String v = Scenarios.variantOf(name);
+                if (v != null && !variants.containsKey(v)) {
+                    throw usage("scenario: '" + name + "' (expected: a variant defined with --variant-jar " + v
+                            + "=JAR or --variant-jvm-opts " + v + "=OPTS)");
+                }
+            }
+            List<String> jvm = sidecarJvmOpts != null ? options(sidecarJvmOpts) : SidecarJvmDefaults.read(jar);
             Path outDir = out != null ? out : home.resolve("benchmarks/results")
                     .resolve(LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss", Locale.ROOT)));
             Duration drain = Duration.ofSeconds(10);
             return new BenchSettings(chosen, r, warmup, duration, max, drain, connections, protocol, payload, streams,
-                    outDir.toAbsolutePath(), !noPin, new ScenarioContext.SidecarSettings(jar.toAbsolutePath(), java, jvm),
+                    outDir.toAbsolutePath(), !noPin, new ScenarioContext.SidecarSettings(jar, java, jvm, variants),
                     commandLine());
+        }
+
+        private static List<String> options(String text) {
+            return text.isBlank() ? List.of() : List.of(text.trim().split("\\s+"));
         }
 
         private String commandLine() {

@@ -71,6 +71,28 @@ class BenchMainTest {
     }
 
     @Test
+    void variantsRunOtherJarsOrOptionsInTheSameRun(@TempDir Path dir) throws Exception {
+        Path jar = dir.resolve("sidecar.jar");
+        try (var zip = new java.util.zip.ZipOutputStream(Files.newOutputStream(jar))) {
+            zip.putNextEntry(new java.util.zip.ZipEntry(dev.trellis.bench.scenario.SidecarJvmDefaults.ENTRY));
+            zip.write("# defaults\n-XX:+UseSerialGC -Xmx64m\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        BenchSettings s = settings("bench", "sidecar", "sidecar@old", "mesh@g1", "--sidecar-jar", jar.toString(),
+                "--variant-jar", "old=/tmp/old.jar", "--variant-jvm-opts", "g1=-XX:+UseG1GC -Xmx256m");
+        assertThat(s.scenarios()).containsExactly("sidecar", "sidecar@old", "mesh@g1");
+        assertThat(s.sidecar().jvmOptions()).as("the jar's own defaults").containsExactly("-XX:+UseSerialGC", "-Xmx64m");
+        assertThat(s.sidecar().variant("old").jar()).isEqualTo(Path.of("/tmp/old.jar"));
+        assertThat(s.sidecar().variant("old").jvmOptions()).as("a missing jar has no defaults").isEmpty();
+        assertThat(s.sidecar().variant("g1").jar()).isEqualTo(jar);
+        assertThat(s.sidecar().variant("g1").jvmOptions()).containsExactly("-XX:+UseG1GC", "-Xmx256m");
+        assertThat(settings("bench", "sidecar", "--sidecar-jar", jar.toString(), "--sidecar-jvm-opts", "")
+                .sidecar().jvmOptions()).as("\"\" means none").isEmpty();
+        assertThat(fails("bench", "mesh@new")).contains("scenario: 'mesh@new' (expected: a variant defined with --variant-jar new=JAR");
+        assertThat(fails("bench", "sidecar@a/b", "--variant-jar", "a/b=x.jar")).contains("name 'a/b'");
+        assertThat(fails("bench", "haproxy@x", "--variant-jar", "x=x.jar")).contains("scenario: 'haproxy@x' (expected: one of");
+    }
+
+    @Test
     void badValuesNameTheOptionAndTheValue() {
         assertThat(fails("bench", "--rate", "0")).contains("'--rate'", "'0' (expected: a whole number > 0)");
         assertThat(fails("bench", "--rate", "1000,fast")).contains("'--rate'", "'fast'");

@@ -70,6 +70,14 @@ public final class Sidecar implements AutoCloseable {
     }
 
     /**
+     * One event loop per CPU this JVM may use (taskset, container limits): a sidecar pinned to one
+     * CPU runs one loop, so a request never wakes a second thread that would compete for that CPU.
+     */
+    public static int defaultIoThreads() {
+        return Math.max(1, Runtime.getRuntime().availableProcessors());
+    }
+
+    /**
      * Loads the config from {@code source}, binds the admin server, then every listener. A config
      * error is thrown as {@link ConfigException} and nothing stays open.
      */

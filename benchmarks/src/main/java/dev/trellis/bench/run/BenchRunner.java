@@ -60,6 +60,10 @@ public final class BenchRunner {
         this.binaries = binaries;
     }
 
+    private static String describe(ScenarioContext.SidecarSettings s) {
+        return s.jar() + ", JVM options: " + (s.jvmOptions().isEmpty() ? "(none)" : String.join(" ", s.jvmOptions()));
+    }
+
     /** Runs and returns the results; the report is in {@code settings.out()}. */
     public List<ScenarioResult> run() throws IOException, InterruptedException {
         Instant started = Instant.now();
@@ -79,8 +83,13 @@ public final class BenchRunner {
         }
         Map<String, String> machine = MachineInfo.collect(binaries, allowed);
         if (settings.scenarios().contains("sidecar") || settings.scenarios().contains("mesh")) {
-            machine.put("sidecar", settings.sidecar().jar() + ", JVM options: "
-                    + (settings.sidecar().jvmOptions().isEmpty() ? "(none)" : String.join(" ", settings.sidecar().jvmOptions())));
+            machine.put("sidecar", describe(settings.sidecar()));
+        }
+        for (String name : settings.scenarios()) {
+            String v = Scenarios.variantOf(name);
+            if (v != null) {
+                machine.put("sidecar@" + v, describe(settings.sidecar().variant(v)));
+            }
         }
         err.println("trellis bench: " + placement.note());
 

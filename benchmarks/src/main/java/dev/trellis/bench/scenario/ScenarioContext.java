@@ -8,7 +8,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * What scenarios share in one run: the protocol, the backend, a work folder for configs and logs,
@@ -27,9 +30,32 @@ public final class ScenarioContext {
     private TestPki.Files pki;
 
     /**
-     * How to start a Trellis sidecar: the jar, the java binary and JVM options.
+     * How to start a Trellis sidecar: the jar, the java binary and JVM options; {@code variants}
+     * are other builds or options measured in the same run as {@code sidecar@NAME} and
+     * {@code mesh@NAME}.
      */
-    public record SidecarSettings(Path jar, Path java, List<String> jvmOptions) {}
+    public record SidecarSettings(Path jar, Path java, List<String> jvmOptions, Map<String, SidecarSettings> variants) {
+        public SidecarSettings {
+            jvmOptions = List.copyOf(jvmOptions);
+            variants = Collections.unmodifiableMap(new LinkedHashMap<>(variants));
+        }
+
+        public SidecarSettings(Path jar, Path java, List<String> jvmOptions) {
+            this(jar, java, jvmOptions, Map.of());
+        }
+
+        /** These settings for {@code variant} null, else the variant's. */
+        public SidecarSettings variant(String variant) {
+            if (variant == null) {
+                return this;
+            }
+            SidecarSettings v = variants.get(variant);
+            if (v == null) {
+                throw new IllegalArgumentException("sidecar variant '" + variant + "' (expected: one of " + variants.keySet() + ")");
+            }
+            return v;
+        }
+    }
 
     public ScenarioContext(Protocol protocol, InetSocketAddress backend, Path workDir, Path pkiDir,
                            CpuPlacement placement, ProcessSupervisor processes, Binaries binaries,

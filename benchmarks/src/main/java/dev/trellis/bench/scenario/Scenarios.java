@@ -20,8 +20,27 @@ public final class Scenarios {
         return ALL;
     }
 
+    /**
+     * The scenario called {@code name}; {@code sidecar@V} and {@code mesh@V} are the Trellis
+     * scenarios with sidecar variant {@code V} (its jar and JVM options).
+     */
     public static Optional<Scenario> byName(String name) {
+        int at = name.indexOf('@');
+        if (at > 0 && at < name.length() - 1) {
+            String variant = name.substring(at + 1);
+            return switch (name.substring(0, at)) {
+                case "sidecar" -> Optional.of(new SidecarScenario(variant));
+                case "mesh" -> Optional.of(new MeshScenario(variant));
+                default -> Optional.empty();
+            };
+        }
         return ALL.stream().filter(s -> s.name().equals(name)).findFirst();
+    }
+
+    /** The sidecar variant a scenario name uses ({@code mesh@V}: {@code V}), or null. */
+    public static String variantOf(String name) {
+        int at = name.indexOf('@');
+        return at < 0 ? null : name.substring(at + 1);
     }
 
     /** {@code direct, sidecar, ...} for error messages. */

@@ -11,40 +11,54 @@ final class SidecarScenario implements Scenario {
     /** The exit code of a Trellis command that is not in this build yet. */
     static final int NOT_AVAILABLE = 2;
 
+    private final String variant;
+
+    SidecarScenario() {
+        this(null);
+    }
+
+    /** @param variant the sidecar variant to run (null: the run's sidecar settings) */
+    SidecarScenario(String variant) {
+        this.variant = variant;
+    }
+
     @Override
     public String name() {
-        return "sidecar";
+        return variant == null ? "sidecar" : "sidecar@" + variant;
     }
 
     @Override
     public String describe(ScenarioContext ctx) {
-        return "client -> Trellis sidecar -> echo backend (plaintext, Envoy v3 bootstrap with a static listener and cluster)";
+        return "client -> Trellis sidecar -> echo backend (plaintext, Envoy v3 bootstrap with a static listener and cluster)"
+                + (variant == null ? "" : "; sidecar variant '" + variant + "'");
     }
 
     @Override
     public Deployment deploy(ScenarioContext ctx) throws Exception {
-        requireJar(ctx);
+        requireJar(ctx, variant);
         InetSocketAddress listen = Ports.freeLoopback();
         InetSocketAddress admin = Ports.freeLoopback();
-        Path cfg = ctx.writeConfig("sidecar.yaml", SidecarBootstrap.yaml("bench-sidecar", ctx.protocol(), listen, admin,
+        Path cfg = ctx.writeConfig(name() + ".yaml", SidecarBootstrap.yaml("bench-sidecar", ctx.protocol(), listen, admin,
                 ctx.backend(), SidecarBootstrap.Tls.NONE, null));
-        return new Deployment(listen, List.of(launch(ctx, "sidecar", cfg, listen)));
+        return new Deployment(listen, List.of(launch(ctx, variant, name(), cfg, listen)));
     }
 
     /** Skips when the sidecar jar has not been built. */
-    static void requireJar(ScenarioContext ctx) throws ScenarioSkipped {
-        Path jar = ctx.sidecar().jar();
+    static void requireJar(ScenarioContext ctx, String variant) throws ScenarioSkipped {
+        Path jar = ctx.sidecar().variant(variant).jar();
         if (!Files.isRegularFile(jar)) {
             throw new ScenarioSkipped("the Trellis sidecar jar " + jar + " is missing (build it: mvn -B -pl sidecar-proxy -am package -DskipTests)");
         }
     }
 
     /** Starts {@code java -jar trellis-sidecar.jar sidecar --config CFG}; exit 2 means not available yet: skipped. */
-    static Deployment.Proxy launch(ScenarioContext ctx, String name, Path cfg, InetSocketAddress listen) throws Exception {
+    static Deployment.Proxy launch(ScenarioContext ctx, String variant, String name, Path cfg, InetSocketAddress listen)
+            throws Exception {
+        ScenarioContext.SidecarSettings s = ctx.sidecar().variant(variant);
         List<String> cmd = new ArrayList<>();
-        cmd.add(ctx.sidecar().java().toString());
-        cmd.addAll(ctx.sidecar().jvmOptions());
-        cmd.addAll(List.of("-jar", ctx.sidecar().jar().toString(), "sidecar", "--config", cfg.toString()));
+        cmd.add(s.java().toString());
+        cmd.addAll(s.jvmOptions());
+        cmd.addAll(List.of("-jar", s.jar().toString(), "sidecar", "--config", cfg.toString()));
         try {
             return ctx.launch(name, cmd, listen);
         } catch (ProcessSupervisor.StartFailure e) {

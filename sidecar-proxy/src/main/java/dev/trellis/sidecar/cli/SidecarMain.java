@@ -98,8 +98,9 @@ public final class SidecarMain {
         @Option(names = "--protocol", paramLabel = "PROTO", description = "The app's protocol: http, http2 or grpc (default: ${DEFAULT-VALUE}).")
         String protocol = "http";
 
-        @Option(names = "--io-threads", paramLabel = "N", description = "Event loop threads (default: ${DEFAULT-VALUE}).")
-        int ioThreads = Math.max(2, Runtime.getRuntime().availableProcessors());
+        @Option(names = "--io-threads", paramLabel = "N",
+                description = "Event loop threads (default: the CPUs this JVM may use, ${DEFAULT-VALUE} here).")
+        int ioThreads = Sidecar.defaultIoThreads();
 
         @Option(names = "--ca-file", paramLabel = "PEM",
                 description = "Flags mode: the mesh trust bundle (the control plane's ca-bundle.pem), trusted for the control"

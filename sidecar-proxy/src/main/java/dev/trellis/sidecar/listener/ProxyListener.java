@@ -2,6 +2,7 @@ package dev.trellis.sidecar.listener;
 
 import dev.trellis.sidecar.config.HttpConnectionManagerConfig;
 import dev.trellis.sidecar.http.HttpConnectionManager;
+import dev.trellis.sidecar.internal.FlushBatching;
 import dev.trellis.sidecar.internal.Transports;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -119,6 +120,7 @@ public final class ProxyListener {
     private static void tlsPipeline(ChannelPipeline p, ListenerState s, HttpConnectionManagerConfig c,
                                     Supplier<HttpConnectionManager> hcms) {
         p.addLast("tls", s.ssl().newHandler(p.channel().alloc()));
+        p.addLast(FlushBatching.NAME, FlushBatching.handler());
         p.addLast("alpn", new ApplicationProtocolNegotiationHandler(ApplicationProtocolNames.HTTP_1_1) {
             @Override
             protected void configurePipeline(ChannelHandlerContext ctx, String protocol) {
@@ -132,6 +134,7 @@ public final class ProxyListener {
     }
 
     private static void plainPipeline(ChannelPipeline p, HttpConnectionManagerConfig c, Supplier<HttpConnectionManager> hcms) {
+        p.addLast(FlushBatching.NAME, FlushBatching.handler());
         switch (c.codecType()) {
             case HTTP1 -> HttpCodecs.http1(p, c, hcms);
             case HTTP2 -> HttpCodecs.http2(p, c, hcms);

@@ -88,8 +88,10 @@ public final class RunCommand implements Callable<Integer> {
     List<String> sidecarExtra = new ArrayList<>();
 
     @Option(names = "--sidecar-java-opts", paramLabel = "OPTS",
-            description = "JVM options of the sidecar process, space separated (default: ${DEFAULT-VALUE}).")
-    String sidecarJavaOpts = "-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss512k";
+            description = "JVM options of the sidecar process, space separated (default: the sidecar's defaults, then "
+                    + "$TRELLIS_SIDECAR_JAVA_OPTS: ${DEFAULT-VALUE}).")
+    String sidecarJavaOpts = String.join(" ", dev.trellis.sidecar.cli.JvmDefaults.options(
+            System.getenv(dev.trellis.sidecar.cli.JvmDefaults.ENV)));
 
     @Option(names = "--sidecar-log", paramLabel = "FILE",
             description = "Append the sidecar's output to FILE instead of this process's output.")

@@ -2,6 +2,7 @@ package dev.trellis.sidecar.upstream;
 
 import dev.trellis.sidecar.cluster.Host;
 import dev.trellis.sidecar.config.ClusterConfig;
+import dev.trellis.sidecar.internal.FlushBatching;
 import dev.trellis.sidecar.internal.SslContexts;
 import dev.trellis.sidecar.internal.Transports;
 import io.netty.bootstrap.Bootstrap;
@@ -42,6 +43,7 @@ final class UpstreamConnector {
                                     : ssl.newHandler(ch.alloc(), host.address().getHostString(), host.address().getPort());
                             ch.pipeline().addLast("ssl", h);
                         }
+                        ch.pipeline().addLast(FlushBatching.NAME, FlushBatching.handler());
                         init.accept(ch);
                     }
                 });

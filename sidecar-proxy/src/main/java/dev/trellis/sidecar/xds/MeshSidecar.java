@@ -120,7 +120,7 @@ public final class MeshSidecar implements AutoCloseable {
             return new Options(service, appPort, controlPlane, DEFAULT_ADMIN_PORT, DEFAULT_INBOUND_PORT,
                     DEFAULT_OUTBOUND_PORT, Map.of(), Map.of(), defaultInstanceId(service), "127.0.0.1", "http",
                     AppHealthChecker.Settings.DEFAULT, DEFAULT_DEREGISTER_TIMEOUT, DEFAULT_RESTART_SETTLE,
-                    Math.max(2, Runtime.getRuntime().availableProcessors()), DEFAULT_ADMIN_ADDRESS);
+                    Sidecar.defaultIoThreads(), DEFAULT_ADMIN_ADDRESS);
         }
 
         public static String defaultInstanceId(String service) {
