@@ -10,7 +10,7 @@ class JvmDefaultsTest {
     @Test
     void shippedDefaultsAreTheMeasuredSmallFootprintSettings() {
         List<String> o = JvmDefaults.options();
-        assertThat(o).contains("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1");
+        assertThat(o).contains("-XX:+UseSerialGC");
         assertThat(o).anyMatch(s -> s.startsWith("-Xmx"));
         assertThat(o).allMatch(s -> s.startsWith("-") && !s.contains("#"));
     }
