@@ -31,6 +31,17 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
+import dev.trellis.demo.user.grpc.v1.CreateUserRequest;
+import dev.trellis.demo.user.grpc.v1.GetUserRequest;
+import dev.trellis.demo.user.grpc.v1.User;
+import dev.trellis.demo.user.grpc.v1.UserServiceGrpc;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.MetadataUtils;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -38,11 +49,12 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code trellis demo} started from the sidecar jar as a user would, then used: users created and
- * read back, one welcome notification per user (also across a notification-service restart),
- * the AccessPolicy's refusal, rolling restarts of user-service under load, and a clean stop.
- * Opt-in ({@code -Dtrellis.e2e.demo=true}) until the sidecar's flags mode can join the TLS control
- * plane (it needs {@code --ca-file}/{@code --token-file}); written against those contracts, not yet
- * run against a complete mesh.
+ * read back over REST and over gRPC (through the gateway and both sidecars, HTTP/2 end to end), one
+ * welcome notification per user (also across a notification-service restart), the AccessPolicy's
+ * refusal over REST and gRPC, rolling restarts of user-service under load, and a clean stop. The
+ * demo gets this JVM's pid as {@code --parent-pid}, so it stops everything even if this JVM dies.
+ * Opt-in ({@code -Dtrellis.e2e.demo=true}) until it has run green repeatedly within its bound; each
+ * phase prints how long it took.
  */
 @org.junit.jupiter.api.condition.EnabledIfSystemProperty(named = "trellis.e2e.demo", matches = "true")
 class DemoEndToEndTest {
@@ -55,16 +67,21 @@ class DemoEndToEndTest {
     Path demoOut;
     List<ProcessHandle> tree = List.of();
 
+    /** Whatever a failed run left: every process of the demo's tree is killed and awaited. */
     @AfterEach
-    void cleanUp() {
-        if (edge != null) {
-            edge.destroyForcibly();
+    void cleanUp() throws Exception {
+        if (grpcChannel != null) {
+            grpcChannel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }
-        if (demo != null && demo.isAlive()) {
-            demo.descendants().forEach(ProcessHandle::destroyForcibly);
-            demo.destroyForcibly();
+        List<ProcessHandle> left = new ArrayList<>(tree);
+        if (demo != null) {
+            left.addAll(demo.descendants().toList()); // also instances restarted since the last snapshot
+            left.add(demo.toHandle());
         }
-        tree.forEach(ProcessHandle::destroyForcibly);
+        left.forEach(ProcessHandle::destroyForcibly);
+        for (ProcessHandle p : left) {
+            p.onExit().get(30, TimeUnit.SECONDS);
+        }
     }
 
     /** A base port with the 200 ports above it free on loopback. */
@@ -84,6 +101,31 @@ class DemoEndToEndTest {
             }
         }
         throw new AssertionError("no free block of 200 ports");
+    }
+
+    ManagedChannel grpcChannel;
+
+    static Metadata bearer(String jwt) {
+        Metadata md = new Metadata();
+        md.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + jwt);
+        return md;
+    }
+
+    /** The status a call ends with (OK when it succeeds). */
+    static Status.Code grpcStatus(Runnable call) {
+        try {
+            call.run();
+            return Status.Code.OK;
+        } catch (StatusRuntimeException e) {
+            return e.getStatus().getCode();
+        }
+    }
+
+    final long startNanos = System.nanoTime();
+
+    /** Where the time goes: one line per phase on the test's output. */
+    void phase(String what) {
+        System.out.printf("DemoEndToEndTest: %s after %d s%n", what, (System.nanoTime() - startNanos) / 1_000_000_000L);
     }
 
     String output() throws IOException {
@@ -159,7 +201,8 @@ class DemoEndToEndTest {
         demo = new ProcessBuilder(Jars.java(), "-Dtrellis.home=" + Jars.ROOT, "-jar", Jars.existing(Jars.SIDECAR).toString(),
                 "demo", "--dir", folder.toString(), "--control-plane-port", String.valueOf(base + 12),
                 "--control-plane-admin-port", String.valueOf(base + 14), "--gateway-port", String.valueOf(base + 43),
-                "--port-base", String.valueOf(base + 100), "--ready-timeout", "150s")
+                "--port-base", String.valueOf(base + 100), "--ready-timeout", "150s",
+                "--parent-pid", String.valueOf(ProcessHandle.current().pid()))
                 .redirectErrorStream(true).redirectOutput(demoOut.toFile()).start();
         Path state = folder.resolve("demo.json");
         await("the demo to be ready").atMost(Duration.ofSeconds(180)).pollInterval(Duration.ofMillis(500)).until(() -> {
@@ -167,27 +210,21 @@ class DemoEndToEndTest {
             return Files.exists(state);
         });
         JsonNode s = JSON.readTree(state.toFile());
+        phase("demo ready");
         String out = output();
         assertThat(out).contains("Trellis demo is running", "export TOKEN=" + s.path("jwt").asText(), "curl", "-X POST",
                 "/notifications?userId=", "./trellis status");
         tree = demo.descendants().toList();
 
-        boolean viaGateway = !s.path("gateway").isNull();
+        assertThat(s.path("gateway").isNull()).as("the demo runs its gateway").isFalse();
+        assertThat(s.path("identity").asBoolean()).as("the sidecars have their mesh identity").isTrue();
         String jwt = s.path("jwt").asText();
-        HttpClient http = client(viaGateway ? Optional.of(Path.of(s.path("gatewayCaFile").asText())) : Optional.empty());
-        String users;
-        if (viaGateway) {
-            users = s.path("gateway").asText() + "/api/users";
-        } else {
-            // no gateway in this build: this test enters the mesh through a sidecar of its own with the
-            // gateway's identity 'edge', the one caller user-service's AccessPolicy allows
-            users = "http://127.0.0.1:" + startEdgeSidecar(s, base) + "/users";
-        }
+        Path edgeCa = Path.of(s.path("gatewayCaFile").asText());
+        HttpClient http = client(Optional.of(edgeCa));
+        String users = s.path("gateway").asText() + "/api/users";
         String notifications = "http://127.0.0.1:" + s.path("notificationService").path("http").asInt() + "/notifications";
-        if (viaGateway) {
-            assertThat(send(http, "POST", users, "{\"name\":\"No Token\",\"email\":\"x@example.com\"}", null).status())
-                    .as("no JWT on /api/").isEqualTo(401);
-        }
+        assertThat(send(http, "POST", users, "{\"name\":\"No Token\",\"email\":\"x@example.com\"}", null).status())
+                .as("no JWT on /api/").isEqualTo(401);
 
         // create users and read them back
         List<String> ids = new ArrayList<>();
@@ -201,6 +238,32 @@ class DemoEndToEndTest {
             assertThat(r.status()).as(r.text()).isEqualTo(200);
             assertThat(r.body().path("id").asText()).isEqualTo(id);
         }
+        // over gRPC: HTTPS (h2) to the gateway with the JWT, mTLS h2 to a user-service sidecar, h2c to the app's gRPC port
+        assertThat(out).contains("grpcurl", "UserService/GetUser");
+        URI gateway = URI.create(s.path("gateway").asText());
+        grpcChannel = NettyChannelBuilder.forAddress(gateway.getHost(), gateway.getPort())
+                .sslContext(GrpcSslContexts.forClient().trustManager(edgeCa.toFile()).build()).build();
+        UserServiceGrpc.UserServiceBlockingStub grpc = UserServiceGrpc.newBlockingStub(grpcChannel)
+                .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(bearer(jwt)));
+        for (String id : ids) {
+            User u = grpc.withDeadlineAfter(15, TimeUnit.SECONDS).getUser(GetUserRequest.newBuilder().setId(id).build());
+            assertThat(u.getId()).isEqualTo(id);
+            assertThat(u.getName()).startsWith("User ");
+        }
+        User viaGrpc = grpc.withDeadlineAfter(15, TimeUnit.SECONDS).createUser(CreateUserRequest.newBuilder()
+                .setName("Grace Hopper").setEmail("grace@example.com").build());
+        Reply back = send(http, "GET", users + "/" + viaGrpc.getId(), null, jwt);
+        assertThat(back.status()).as(back.text()).isEqualTo(200);
+        assertThat(back.body().path("name").asText()).isEqualTo("Grace Hopper");
+        ids.add(viaGrpc.getId());
+        phase("users created, read over REST and gRPC");
+        assertThat(grpcStatus(() -> grpc.withDeadlineAfter(15, TimeUnit.SECONDS)
+                .getUser(GetUserRequest.newBuilder().setId("no-such-user").build())))
+                .as("the app's own answer").isEqualTo(Status.Code.NOT_FOUND);
+        assertThat(grpcStatus(() -> UserServiceGrpc.newBlockingStub(grpcChannel).withDeadlineAfter(15, TimeUnit.SECONDS)
+                .getUser(GetUserRequest.newBuilder().setId(ids.get(0)).build())))
+                .as("no JWT").isEqualTo(Status.Code.UNAUTHENTICATED);
+
         // the other instance reads the same data (one database per service, shared by its instances)
         Reply other = send(client(Optional.empty()), "GET",
                 "http://127.0.0.1:" + s.path("userService").get(1).path("http").asInt() + "/users/" + ids.get(0), null, null);
@@ -230,28 +293,36 @@ class DemoEndToEndTest {
                         null, null).status() == 200);
         ids.addAll(more);
         awaitOneNotificationEach(plain, notifications, ids);
+        phase("notification-service restarted, one notification per user");
 
         // notification-service -> user-service is not allowed by the AccessPolicy
         Reply denied = send(plain, "GET", "http://127.0.0.1:" + s.path("notificationService").path("userServiceUpstream").asInt()
                 + "/users/" + ids.get(0), null, null);
         assertThat(denied.status()).as("notification-service calling user-service: " + denied.text()).isEqualTo(403);
-
-        rollingRestartUnderLoad(http, users, viaGateway ? jwt : null, ids, s);
-        if (edge != null) {
-            edge.destroy();
-            assertThat(edge.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        ManagedChannel fromNotifications = NettyChannelBuilder.forAddress("127.0.0.1",
+                s.path("notificationService").path("userServiceUpstream").asInt()).usePlaintext().build();
+        try {
+            assertThat(grpcStatus(() -> UserServiceGrpc.newBlockingStub(fromNotifications).withDeadlineAfter(15, TimeUnit.SECONDS)
+                    .getUser(GetUserRequest.newBuilder().setId(ids.get(0)).build())))
+                    .as("notification-service calling user-service over gRPC").isEqualTo(Status.Code.PERMISSION_DENIED);
+        } finally {
+            fromNotifications.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }
 
+        rollingRestartUnderLoad(http, users, jwt, ids, s);
+        phase("rolling restart of user-service done");
+        grpcChannel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+
         // Ctrl-C: everything stops, nothing is left
+        phase("stopping");
         tree = demo.descendants().toList();
         new ProcessBuilder("kill", "-INT", String.valueOf(demo.pid())).start().waitFor();
         assertThat(demo.waitFor(120, TimeUnit.SECONDS)).as(logs()).isTrue();
         assertThat(demo.exitValue()).as(logs()).isZero();
         assertThat(tree).as("no process left").noneMatch(ProcessHandle::isAlive);
         assertThat(output()).contains("no process left running");
+        phase("stopped");
     }
-
-    Process edge;
 
     /** {@code instances} of {@code service} routable in the registry and every proxy SYNCED. */
     static boolean meshSettled(JsonNode s, String service, int instances) throws Exception {
@@ -270,35 +341,6 @@ class DemoEndToEndTest {
             if (!"SYNCED".equals(p.path("state").asText())) return false;
         }
         return routable == instances;
-    }
-
-    /** A sidecar registered as service 'edge' whose upstream is user-service; returns its local port for user-service. */
-    int startEdgeSidecar(JsonNode s, int base) throws Exception {
-        Path folder = Path.of(s.path("dir").asText());
-        String admin = s.path("controlPlaneAdmin").asText();
-        HttpClient plain = client(Optional.empty());
-        HttpResponse<String> t = plain.send(HttpRequest.newBuilder(URI.create(admin + "/api/v1/tokens"))
-                .header("Authorization", "Bearer " + Files.readString(Path.of(s.path("adminTokenFile").asText())).strip())
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString("{\"service\":\"edge\",\"ttl\":\"1h\"}")).build(),
-                HttpResponse.BodyHandlers.ofString());
-        assertThat(t.statusCode() / 100).as(t.body()).isEqualTo(2);
-        Path token = dir.resolve("edge.token");
-        Files.writeString(token, JSON.readTree(t.body()).path("token").asText());
-        int upstream = base + 60;
-        int adminPort = base + 61;
-        List<String> cmd = new ArrayList<>(List.of(Jars.java(), "-jar", Jars.SIDECAR.toString(), "sidecar",
-                "--service", "edge", "--instance-id", "edge-e2e", "--app-port", String.valueOf(base + 62),
-                "--control-plane", s.path("controlPlane").asText(), "--admin-port", String.valueOf(adminPort),
-                "--inbound-port", String.valueOf(base + 63), "--outbound-port", String.valueOf(base + 64),
-                "--upstream", "user-service=" + upstream,
-                "--ca-file", folder.resolve("control-plane/ca-bundle.pem").toString(), "--token-file", token.toString()));
-        edge = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("edge-sidecar.log").toFile()).start();
-        await("the edge sidecar").atMost(Duration.ofSeconds(90)).ignoreExceptions().until(() -> {
-            assertThat(edge.isAlive()).as(Files.readString(dir.resolve("edge-sidecar.log"))).isTrue();
-            return send(plain, "GET", "http://127.0.0.1:" + adminPort + "/ready", null, null).status() == 200;
-        });
-        return upstream;
     }
 
     private void awaitOneNotificationEach(HttpClient c, String notifications, List<String> ids) throws Exception {

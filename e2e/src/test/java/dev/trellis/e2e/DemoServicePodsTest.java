@@ -55,6 +55,10 @@ class DemoServicePodsTest {
             assertThat(Integer.parseInt(one(aa, "--port"))).isEqualTo(appPort);
             assertThat(containerPorts(app)).contains(appPort);
             checkProbes(app, appPort);
+            // an app that serves gRPC on a second port has it behind the sidecar too
+            if (!flag(aa, "--grpc-port").isEmpty()) {
+                assertThat(one(sa, "--app-grpc-port")).as(service + " sidecar --app-grpc-port").isEqualTo(one(aa, "--grpc-port"));
+            }
 
             // sidecar ports are the code's defaults, declared and probed
             int admin = Integer.parseInt(one(sa, "--admin-port"));

@@ -60,6 +60,11 @@ public final class SidecarMain {
                 description = "Flags mode: the app's port on 127.0.0.1 (health: GET /health every second).")
         Integer appPort;
 
+        @Option(names = "--app-grpc-port", paramLabel = "N", converter = Cli.PortConverter.class,
+                description = "Flags mode: the app's gRPC port on 127.0.0.1, when it serves gRPC on a second port: inbound"
+                        + " gRPC requests (content-type application/grpc) go there over h2c, the rest to --app-port.")
+        Integer appGrpcPort;
+
         @Option(names = "--control-plane", paramLabel = "HOST:PORT", converter = Cli.HostPortConverter.class,
                 description = "Flags mode: the control plane's gRPC address, registration and ADS (default: 127.0.0.1:15012).")
         HostPort controlPlane;
@@ -113,10 +118,10 @@ public final class SidecarMain {
 
         @Override
         public Integer call() throws Exception {
-            boolean flags = service != null || appPort != null || controlPlane != null || !upstreams.isEmpty()
-                    || !labels.isEmpty() || instanceId != null;
+            boolean flags = service != null || appPort != null || appGrpcPort != null || controlPlane != null
+                    || !upstreams.isEmpty() || !labels.isEmpty() || instanceId != null;
             if (config != null && flags) {
-                throw new ParameterException(spec.commandLine(), "--config and --service/--app-port/--control-plane/"
+                throw new ParameterException(spec.commandLine(), "--config and --service/--app-port/--app-grpc-port/--control-plane/"
                         + "--upstream/--label/--instance-id: two modes given (expected: either --config FILE or the flags)");
             }
             if (config != null && adminAddress != null) {
@@ -193,7 +198,8 @@ public final class SidecarMain {
                 return o.withPorts(adminPort, inboundPort, outboundPort).withUpstreams(ups)
                         .withIdentity(instanceId != null ? instanceId : o.instanceId(), address, protocol, labels)
                         .withTiming(o.health(), o.deregisterTimeout(), o.restartSettle(), ioThreads)
-                        .withAdminAddress(adminAddress != null ? adminAddress : MeshSidecar.Options.DEFAULT_ADMIN_ADDRESS);
+                        .withAdminAddress(adminAddress != null ? adminAddress : MeshSidecar.Options.DEFAULT_ADMIN_ADDRESS)
+                        .withAppGrpcPort(appGrpcPort == null ? 0 : appGrpcPort);
             } catch (IllegalArgumentException e) {
                 throw new ParameterException(spec.commandLine(), e.getMessage());
             }
@@ -209,7 +215,8 @@ public final class SidecarMain {
                 return 1;
             }
             spec.commandLine().getOut().println("trellis sidecar: " + o.service() + " instance " + o.instanceId()
-                    + ", app on 127.0.0.1:" + o.appPort() + ", control plane " + o.controlPlane()
+                    + ", app on 127.0.0.1:" + o.appPort() + (o.appGrpcPort() > 0 ? " (gRPC :" + o.appGrpcPort() + ")" : "")
+                    + ", control plane " + o.controlPlane()
                     + ", admin on " + mesh.sidecar().adminAddress());
             spec.commandLine().getOut().flush();
             CountDownLatch stop = new CountDownLatch(1);

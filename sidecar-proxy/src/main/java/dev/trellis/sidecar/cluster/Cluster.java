@@ -1,6 +1,7 @@
 package dev.trellis.sidecar.cluster;
 
 import dev.trellis.sidecar.config.ClusterConfig;
+import dev.trellis.sidecar.config.HealthCheckConfig;
 import dev.trellis.sidecar.internal.SslContexts;
 import dev.trellis.sidecar.upstream.ConnectionPool;
 import dev.trellis.sidecar.upstream.ConnectionPools;
@@ -17,10 +18,15 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class Cluster {
     private volatile ClusterConfig config;
     private final SslContext ssl;
-    /** Pools per event loop, host and routing priority (as in Envoy, each priority has its own pools and limits). */
+    /** ALPN h2 context of a DOWNSTREAM cluster's HTTP/2 pools ({@link #ssl} offers http/1.1 then); else null. */
+    private final SslContext ssl2;
+    /**
+     * Pools per event loop, host, routing priority (as in Envoy, each priority has its own pools and
+     * limits) and protocol (a DOWNSTREAM cluster has an HTTP/1 and an HTTP/2 pool per host).
+     */
     private final Map<EventLoop, Map<PoolKey, ConnectionPool>> pools = new ConcurrentHashMap<>();
 
-    private record PoolKey(Host host, boolean highPriority) {}
+    private record PoolKey(Host host, boolean highPriority, boolean http2) {}
     private volatile HostSet hostSet;
     private final ResourceManager resources;
     private final OutlierDetector outlier;
@@ -38,6 +44,8 @@ public final class Cluster {
         this.config = config;
         this.ssl = config.tls().map(t -> SslContexts.client(t, config.protocol() == ClusterConfig.UpstreamProtocol.HTTP2,
                 config.name(), mesh)).orElse(null);
+        this.ssl2 = config.protocol() != ClusterConfig.UpstreamProtocol.DOWNSTREAM ? null
+                : config.tls().map(t -> SslContexts.client(t, true, config.name(), mesh)).orElse(null);
         this.outlier = config.outlierDetection().map(od -> new OutlierDetector(od, System::nanoTime,
                 () -> java.util.concurrent.ThreadLocalRandom.current().nextInt(100), this::hosts)).orElse(null);
         this.resources = new ResourceManager(config.circuitBreakers());
@@ -163,9 +171,25 @@ public final class Cluster {
      * the circuit breakers of the routing priority; call on {@code loop}.
      */
     public ConnectionPool pool(EventLoop loop, Host host, boolean highPriority) {
+        return pool(loop, host, highPriority, false);
+    }
+
+    /**
+     * As {@link #pool(EventLoop, Host, boolean)} for a request that arrived over HTTP/2
+     * ({@code downstreamHttp2}) or HTTP/1: the cluster's protocol decides, or the request's for
+     * {@code DOWNSTREAM}.
+     */
+    public ConnectionPool pool(EventLoop loop, Host host, boolean highPriority, boolean downstreamHttp2) {
+        boolean http2 = config.protocol().http2For(downstreamHttp2);
         return pools.computeIfAbsent(loop, l -> new ConcurrentHashMap<>())
-                .computeIfAbsent(new PoolKey(host, highPriority),
-                        k -> ConnectionPools.create(loop, k.host(), config, ssl, resources(k.highPriority())));
+                .computeIfAbsent(new PoolKey(host, highPriority, http2),
+                        k -> ConnectionPools.create(loop, k.host(), config, ssl(k.http2()), resources(k.highPriority()),
+                                k.http2()));
+    }
+
+    /** The client TLS context (null without TLS) whose ALPN offers h2 ({@code http2}) or http/1.1. */
+    SslContext ssl(boolean http2) {
+        return http2 && ssl2 != null ? ssl2 : ssl;
     }
 
     /**
@@ -207,7 +231,7 @@ public final class Cluster {
             }, ms, ms, java.util.concurrent.TimeUnit.MILLISECONDS));
         }
         for (var hc : config.healthChecks()) {
-            HealthChecker checker = new HealthChecker(this, hc, ssl,
+            HealthChecker checker = new HealthChecker(this, hc, ssl(hc.kind() == HealthCheckConfig.Kind.GRPC),
                     b -> java.util.concurrent.ThreadLocalRandom.current().nextLong(b));
             checkers.add(checker);
             checker.start();

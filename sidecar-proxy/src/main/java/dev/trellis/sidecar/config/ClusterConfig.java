@@ -18,8 +18,17 @@ public record ClusterConfig(String name, DiscoveryType type, Duration connectTim
     /** Envoy's discovery types supported here. */
     public enum DiscoveryType { STATIC, STRICT_DNS, LOGICAL_DNS, EDS }
 
-    /** Protocol towards the upstream. */
-    public enum UpstreamProtocol { HTTP1, HTTP2 }
+    /**
+     * Protocol towards the upstream; {@code DOWNSTREAM} (Envoy's {@code use_downstream_protocol_config})
+     * sends each request over the protocol it arrived with: HTTP/2 (and so gRPC) over HTTP/2, HTTP/1 over HTTP/1.1.
+     */
+    public enum UpstreamProtocol { HTTP1, HTTP2, DOWNSTREAM;
+
+        /** The protocol of a request that arrived over HTTP/2 ({@code true}) or HTTP/1: true for HTTP/2. */
+        public boolean http2For(boolean downstreamHttp2) {
+            return this == HTTP2 || (this == DOWNSTREAM && downstreamHttp2);
+        }
+    }
 
     /** A cluster with default balancing and resilience settings. */
     public ClusterConfig(String name, DiscoveryType type, Duration connectTimeout, List<EndpointConfig> endpoints,

@@ -80,6 +80,10 @@ public final class DemoCommand implements Callable<Integer> {
             description = "Bound on each process becoming ready (default: ${DEFAULT-VALUE}).")
     Duration readyTimeout;
 
+    @Option(names = "--parent-pid", paramLabel = "PID",
+            description = "Stop everything, as Ctrl-C does, when process PID ends (for scripts and tests).")
+    Long parentPid;
+
     @Option(names = "--print-policy", description = "Print the mesh policy the demo applies (paths under --dir) and exit.")
     boolean printPolicy;
 
@@ -151,6 +155,14 @@ public final class DemoCommand implements Callable<Integer> {
                 }
             }
         });
+        if (parentPid != null) {
+            var parent = ProcessHandle.of(parentPid);
+            if (parent.isEmpty()) {
+                err.println("trellis demo: --parent-pid " + parentPid + " (expected: a running process)");
+                return Cli.USAGE;
+            }
+            parent.get().onExit().thenRun(() -> stopRequested.complete("parent process " + parentPid + " ended"));
+        }
         try {
             return runDemo(home, folder, ports, can, cpJar, userJar, notificationJar);
         } finally {
@@ -228,7 +240,8 @@ public final class DemoCommand implements Callable<Integer> {
             app.addAll(List.of("-jar", userJar.toString(), "--host", "127.0.0.1", "--port", String.valueOf(ports.userHttp(i)),
                     "--grpc-port", String.valueOf(ports.userGrpc(i)), "--data-dir", folder.resolve("user-service").toString(),
                     "--shared-db"));
-            services.add(new Service("user-service", "user-service-" + i, i, ports.userHttp(i), "notification-service", app));
+            services.add(new Service("user-service", "user-service-" + i, i, ports.userHttp(i), ports.userGrpc(i),
+                    "notification-service", app));
         }
         List<String> napp = new ArrayList<>(List.of(java));
         napp.addAll(CHILD_JVM);
@@ -236,7 +249,7 @@ public final class DemoCommand implements Callable<Integer> {
                 "--data-dir", folder.resolve("notification-service").toString()));
         // notification-service may call user-service through its sidecar only to show the AccessPolicy's 403
         services.add(new Service("notification-service", "notification-service-1", ports.notificationSlot(),
-                ports.notificationHttp(), "user-service", napp));
+                ports.notificationHttp(), 0, "user-service", napp));
         Path tokens = folder.resolve("tokens");
         for (Service s : services) {
             List<String> run = new ArrayList<>(List.of(java));
@@ -252,6 +265,10 @@ public final class DemoCommand implements Callable<Integer> {
                     "--sidecar-log", logs.resolve(s.instance + ".sidecar.log").toString(),
                     "--ready-timeout", readyTimeout.toSeconds() + "s",
                     "--parent-pid", String.valueOf(ProcessHandle.current().pid())));
+            if (s.grpcPort > 0) {
+                // gRPC through the mesh: the sidecar's inbound listener sends gRPC requests to this port
+                run.addAll(List.of("--app-grpc-port", String.valueOf(s.grpcPort)));
+            }
             if (can.instanceId()) {
                 run.addAll(List.of("--sidecar-arg", "--instance-id", "--sidecar-arg", s.instance));
             }
@@ -266,17 +283,9 @@ public final class DemoCommand implements Callable<Integer> {
             s.log = logs.resolve(s.instance + ".log");
             s.process = start(s.instance, run, s.log, folder);
         }
-        for (Service s : services) {
-            if (!awaitReady(s.process, URI.create("http://127.0.0.1:" + ports.sidecarAdmin(s.slot) + "/ready"))
-                    || !awaitReady(s.process, URI.create("http://127.0.0.1:" + s.appPort + "/ready"))) {
-                return 1;
-            }
-            step(s.instance + " ready: app 127.0.0.1:" + s.appPort + ", sidecar admin 127.0.0.1:" + ports.sidecarAdmin(s.slot)
-                    + ", inbound :" + ports.sidecarInbound(s.slot));
-        }
-
-        // 4. gateway
+        // 4. gateway, started while the services start (it needs none of them to be ready)
         boolean gateway = can.gateway();
+        ChildProcess gatewayProcess = null;
         if (gateway) {
             List<String> gw = new ArrayList<>(List.of(java));
             gw.addAll(CHILD_JVM);
@@ -289,8 +298,20 @@ public final class DemoCommand implements Callable<Integer> {
                 writeSecret(token, createToken(adminUrl, adminToken, DemoPolicy.GATEWAY));
                 gw.addAll(List.of("--ca-file", bundle.toString(), "--token-file", token.toString()));
             }
-            ChildProcess g = start("gateway", gw, logs.resolve("gateway.log"), folder);
-            if (!awaitReady(g, URI.create("http://127.0.0.1:" + ports.gatewayAdmin() + "/ready"))) {
+            gatewayProcess = start("gateway", gw, logs.resolve("gateway.log"), folder);
+        }
+
+        for (Service s : services) {
+            if (!awaitReady(s.process, URI.create("http://127.0.0.1:" + ports.sidecarAdmin(s.slot) + "/ready"))
+                    || !awaitReady(s.process, URI.create("http://127.0.0.1:" + s.appPort + "/ready"))) {
+                return 1;
+            }
+            step(s.instance + " ready: app 127.0.0.1:" + s.appPort + ", sidecar admin 127.0.0.1:" + ports.sidecarAdmin(s.slot)
+                    + ", inbound :" + ports.sidecarInbound(s.slot));
+        }
+
+        if (gatewayProcess != null) {
+            if (!awaitReady(gatewayProcess, URI.create("http://127.0.0.1:" + ports.gatewayAdmin() + "/ready"))) {
                 return 1;
             }
             step("gateway ready: https://localhost:" + ports.gateway());
@@ -302,7 +323,7 @@ public final class DemoCommand implements Callable<Integer> {
             restartOnExit(s, folder);
         }
         writeState(folder, ports, can, identity, gateway, jwt, edgeCert, adminToken);
-        printBanner(folder, ports, can, identity, gateway, jwt, edgeCert, adminToken);
+        printBanner(folder, ports, can, identity, gateway, jwt, edgeCert, adminToken, home);
 
         // 5. run until Ctrl-C or until a process ends on its own
         List<CompletableFuture<?>> watched = new ArrayList<>();
@@ -360,6 +381,7 @@ public final class DemoCommand implements Callable<Integer> {
         final String instance;
         final int slot;
         final int appPort;
+        final int grpcPort;
         final String upstream;
         final List<String> app;
         List<String> command;
@@ -367,11 +389,12 @@ public final class DemoCommand implements Callable<Integer> {
         volatile ChildProcess process;
         int restarts;
 
-        Service(String service, String instance, int slot, int appPort, String upstream, List<String> app) {
+        Service(String service, String instance, int slot, int appPort, int grpcPort, String upstream, List<String> app) {
             this.service = service;
             this.instance = instance;
             this.slot = slot;
             this.appPort = appPort;
+            this.grpcPort = grpcPort;
             this.upstream = upstream;
             this.app = app;
         }
@@ -532,7 +555,7 @@ public final class DemoCommand implements Callable<Integer> {
     }
 
     private void printBanner(Path folder, DemoPorts p, Capabilities can, boolean identity, boolean gateway, String jwt,
-                             Path edgeCert, Path adminToken) {
+                             Path edgeCert, Path adminToken, Path home) {
         Path cwd = Path.of("").toAbsolutePath();
         String f = folder.startsWith(cwd) ? cwd.relativize(folder).toString() : folder.toString();
         String cert = edgeCert.startsWith(cwd) ? cwd.relativize(edgeCert).toString() : edgeCert.toString();
@@ -543,7 +566,8 @@ public final class DemoCommand implements Callable<Integer> {
         out.println();
         out.println("  control plane         gRPC 127.0.0.1:" + p.controlPlane() + ", admin http://127.0.0.1:" + p.controlPlaneAdmin());
         out.println("  user-service          2 instances: REST :" + p.userHttp(1) + " :" + p.userHttp(2) + ", gRPC :" + p.userGrpc(1)
-                + " :" + p.userGrpc(2) + " (sidecar admin :" + p.sidecarAdmin(1) + " :" + p.sidecarAdmin(2) + ")");
+                + " :" + p.userGrpc(2) + " (both behind the sidecar; sidecar admin :" + p.sidecarAdmin(1) + " :"
+                + p.sidecarAdmin(2) + ")");
         out.println("  notification-service  1 instance: :" + p.notificationHttp() + " (sidecar admin :" + p.sidecarAdmin(p.notificationSlot()) + ")");
         out.println("  sidecar identity      " + (identity ? "mTLS with SPIFFE certificates from the mesh CA (join tokens in " + f + "/tokens/)"
                 : "not in this build: sidecars talk plaintext, AccessPolicy cannot see callers"));
@@ -572,6 +596,13 @@ public final class DemoCommand implements Callable<Integer> {
                 + " -d '{\"name\":\"Ada Lovelace\",\"email\":\"ada@example.com\"}'");
         out.println("  # read it back (id from the answer above)");
         out.println("  curl -s " + auth + base + "/<id>");
+        Path protoDir = home.resolve("demo-services/user-service/src/main/proto");
+        String protos = protoDir.startsWith(cwd) ? cwd.relativize(protoDir).toString() : protoDir.toString();
+        out.println("  # read it over gRPC (HTTP/2" + (gateway ? " through the gateway and a user-service sidecar" : "") + ")"
+                + (onPath("grpcurl") ? "" : "; needs grpcurl, https://github.com/fullstorydev/grpcurl"));
+        out.println("  grpcurl " + (gateway ? "-cacert " + cert + " -H \"authorization: Bearer $TOKEN\" " : "-plaintext ")
+                + "-import-path " + protos + " -proto " + DemoPolicy.USER_PROTO + " -d '{\"id\":\"<id>\"}' "
+                + (gateway ? "localhost:" + p.gateway() : "127.0.0.1:" + p.userGrpc(1)) + " " + DemoPolicy.USER_GRPC_SERVICE + "/GetUser");
         out.println("  # its welcome notification (sent by user-service's outbox through both sidecars)");
         out.println("  curl -s 'http://127.0.0.1:" + p.notificationHttp() + "/notifications?userId=<id>'");
         out.println("  # notification-service may not call user-service: its sidecar's call is refused (403)");
@@ -582,6 +613,12 @@ public final class DemoCommand implements Callable<Integer> {
         out.println();
         out.println("Logs: " + f + "/logs/ (one per process; sidecars in *.sidecar.log). Endpoints as JSON: " + f + "/demo.json");
         out.flush();
+    }
+
+    private static boolean onPath(String tool) {
+        String path = System.getenv("PATH");
+        return path != null && Stream.of(path.split(java.io.File.pathSeparator))
+                .anyMatch(d -> !d.isEmpty() && Files.isExecutable(Path.of(d, tool)));
     }
 
     private static void deleteTree(Path root) throws IOException {

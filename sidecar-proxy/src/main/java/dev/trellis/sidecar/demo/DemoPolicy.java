@@ -7,6 +7,9 @@ final class DemoPolicy {
     static final String GATEWAY = "edge";
     static final String ISSUER = "https://demo.trellis.local";
     static final String AUDIENCE = "trellis-demo";
+    /** user-service's gRPC service and its proto (under demo-services/user-service/src/main/proto). */
+    static final String USER_GRPC_SERVICE = "trellis.demo.user.v1.UserService";
+    static final String USER_PROTO = "trellis/demo/user/v1/user_service.proto";
 
     private DemoPolicy() {}
 
@@ -61,9 +64,11 @@ final class DemoPolicy {
                   tls: {certFile: "%6$s", keyFile: "%7$s"}
                   routes:
                     - {pathPrefix: /api/users, service: user-service, rewritePrefix: /users, timeout: 5s, requireJwt: true}
+                    # gRPC over HTTPS (h2): the service's own path, kept as is; HTTP/2 all the way to the app's gRPC port
+                    - {pathPrefix: /%8$s/, service: user-service, timeout: 5s, requireJwt: true}
                   jwt: {issuer: "%3$s", audiences: [%4$s], jwksFile: "%5$s"}
                   rateLimit: {requestsPerSecond: 500, burst: 1000}
                 """.formatted(GATEWAY, gatewayPort, ISSUER, AUDIENCE, jwks.toAbsolutePath(),
-                        edgeCert.toAbsolutePath(), edgeKey.toAbsolutePath());
+                        edgeCert.toAbsolutePath(), edgeKey.toAbsolutePath(), USER_GRPC_SERVICE);
     }
 }

@@ -69,7 +69,8 @@ final class UpstreamRequest implements UpstreamListener, ConnectionPool.Callback
                 host.label(), headers);
         host.countRequest();
         host.activeRequests().incrementAndGet();
-        ConnectionPool.Cancellable w = cluster.pool(loop, host, highPriority).newStream(this, this);
+        ConnectionPool.Cancellable w = cluster.pool(loop, host, highPriority, "HTTP/2".equals(parent.stream().downstream().protocol()))
+                .newStream(this, this);
         if (!finished && upstream == null) {
             waiting = w;
         }

@@ -51,6 +51,10 @@ public final class RunCommand implements Callable<Integer> {
             description = "The app's port on loopback, where the sidecar sends inbound traffic.")
     int appPort;
 
+    @Option(names = "--app-grpc-port", paramLabel = "N", converter = Cli.PortConverter.class,
+            description = "The app's gRPC port on loopback, when it serves gRPC on a second port (passed to the sidecar).")
+    Integer appGrpcPort;
+
     @Option(names = "--upstream", paramLabel = "NAME=PORT",
             description = "A service the app calls and the local port the sidecar serves it on (repeatable); "
                     + "the app gets TRELLIS_UPSTREAM_<NAME>_URL.")
@@ -158,6 +162,9 @@ public final class RunCommand implements Callable<Integer> {
                 "--admin-port", String.valueOf(adminPort)));
         if (adminAddress != null) {
             args.addAll(List.of("--admin-address", adminAddress));
+        }
+        if (appGrpcPort != null) {
+            args.addAll(List.of("--app-grpc-port", String.valueOf(appGrpcPort)));
         }
         if (controlPlane != null) {
             args.addAll(List.of("--control-plane", controlPlane));

@@ -17,7 +17,13 @@ public final class ConnectionPools {
     /** A pool whose connections and waiting requests count against {@code resources}. */
     public static ConnectionPool create(EventLoop loop, Host host, ClusterConfig cluster, SslContext ssl,
                                         ResourceManager resources) {
-        return cluster.protocol() == ClusterConfig.UpstreamProtocol.HTTP2
+        return create(loop, host, cluster, ssl, resources, cluster.protocol() == ClusterConfig.UpstreamProtocol.HTTP2);
+    }
+
+    /** An HTTP/2 or HTTP/1 pool as {@code http2} says ({@code ssl} must offer the matching ALPN). */
+    public static ConnectionPool create(EventLoop loop, Host host, ClusterConfig cluster, SslContext ssl,
+                                        ResourceManager resources, boolean http2) {
+        return http2
                 ? new Http2ConnectionPool(loop, host, cluster, ssl, resources)
                 : new Http1ConnectionPool(loop, host, cluster, ssl, resources);
     }

@@ -70,7 +70,8 @@ public final class MeshSidecar implements AutoCloseable {
     public record Options(String service, int appPort, HostPort controlPlane, int adminPort, int inboundPort,
                           int outboundPort, Map<String, Integer> upstreams, Map<String, String> labels,
                           String instanceId, String address, String protocol, AppHealthChecker.Settings health,
-                          Duration deregisterTimeout, Duration restartSettle, int ioThreads, String adminAddress) {
+                          Duration deregisterTimeout, Duration restartSettle, int ioThreads, String adminAddress,
+                          int appGrpcPort) {
         public static final int DEFAULT_ADMIN_PORT = 15000;
         /** Loopback: the admin API (config dump, reload) is for this host unless asked otherwise. */
         public static final String DEFAULT_ADMIN_ADDRESS = "127.0.0.1";
@@ -101,6 +102,8 @@ public final class MeshSidecar implements AutoCloseable {
             }
             check(ioThreads >= 1, "--io-threads", ioThreads, ">= 1");
             checkAdminAddress(adminAddress);
+            check(appGrpcPort >= 0 && appGrpcPort <= 65535, "--app-grpc-port", appGrpcPort, "0..65535");
+            check(appGrpcPort == 0 || appGrpcPort != appPort, "--app-grpc-port", appGrpcPort, "a port other than --app-port");
         }
 
         /** The admin server's bind address: an IP literal (0.0.0.0 for every interface, so probes from outside reach it). */
@@ -120,7 +123,7 @@ public final class MeshSidecar implements AutoCloseable {
             return new Options(service, appPort, controlPlane, DEFAULT_ADMIN_PORT, DEFAULT_INBOUND_PORT,
                     DEFAULT_OUTBOUND_PORT, Map.of(), Map.of(), defaultInstanceId(service), "127.0.0.1", "http",
                     AppHealthChecker.Settings.DEFAULT, DEFAULT_DEREGISTER_TIMEOUT, DEFAULT_RESTART_SETTLE,
-                    Sidecar.defaultIoThreads(), DEFAULT_ADMIN_ADDRESS);
+                    Sidecar.defaultIoThreads(), DEFAULT_ADMIN_ADDRESS, 0);
         }
 
         public static String defaultInstanceId(String service) {
@@ -131,34 +134,40 @@ public final class MeshSidecar implements AutoCloseable {
 
         public Options withPorts(int admin, int inbound, int outbound) {
             return new Options(service, appPort, controlPlane, admin, inbound, outbound, upstreams, labels, instanceId,
-                    address, protocol, health, deregisterTimeout, restartSettle, ioThreads, adminAddress);
+                    address, protocol, health, deregisterTimeout, restartSettle, ioThreads, adminAddress, appGrpcPort);
         }
 
         public Options withUpstreams(Map<String, Integer> u) {
             return new Options(service, appPort, controlPlane, adminPort, inboundPort, outboundPort, u, labels, instanceId,
-                    address, protocol, health, deregisterTimeout, restartSettle, ioThreads, adminAddress);
+                    address, protocol, health, deregisterTimeout, restartSettle, ioThreads, adminAddress, appGrpcPort);
         }
 
         public Options withIdentity(String id, String addr, String proto, Map<String, String> l) {
             return new Options(service, appPort, controlPlane, adminPort, inboundPort, outboundPort, upstreams, l, id,
-                    addr, proto, health, deregisterTimeout, restartSettle, ioThreads, adminAddress);
+                    addr, proto, health, deregisterTimeout, restartSettle, ioThreads, adminAddress, appGrpcPort);
         }
 
         public Options withTiming(AppHealthChecker.Settings h, Duration deregister, Duration settle, int threads) {
             return new Options(service, appPort, controlPlane, adminPort, inboundPort, outboundPort, upstreams, labels,
-                    instanceId, address, protocol, h, deregister, settle, threads, adminAddress);
+                    instanceId, address, protocol, h, deregister, settle, threads, adminAddress, appGrpcPort);
         }
 
         /** The admin server on {@code bind} instead of 127.0.0.1 ({@code --admin-address}). */
         public Options withAdminAddress(String bind) {
             return new Options(service, appPort, controlPlane, adminPort, inboundPort, outboundPort, upstreams, labels,
-                    instanceId, address, protocol, health, deregisterTimeout, restartSettle, ioThreads, bind);
+                    instanceId, address, protocol, health, deregisterTimeout, restartSettle, ioThreads, bind, appGrpcPort);
+        }
+
+        /** The app also serves gRPC on 127.0.0.1:{@code port} (0: no second port). */
+        public Options withAppGrpcPort(int port) {
+            return new Options(service, appPort, controlPlane, adminPort, inboundPort, outboundPort, upstreams, labels,
+                    instanceId, address, protocol, health, deregisterTimeout, restartSettle, ioThreads, adminAddress, port);
         }
 
         Instance instance() {
             return Instance.newBuilder().setService(service).setInstanceId(instanceId).setAddress(address)
                     .setInboundPort(inboundPort).setProtocol(protocol).putAllLabels(labels)
-                    .addAllUpstreams(upstreams.keySet()).setAppPort(appPort).build();
+                    .addAllUpstreams(upstreams.keySet()).setAppPort(appPort).setAppGrpcPort(appGrpcPort).build();
         }
     }
 

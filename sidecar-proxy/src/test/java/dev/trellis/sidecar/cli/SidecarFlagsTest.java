@@ -54,6 +54,8 @@ class SidecarFlagsTest {
         assertThat(d.adminAddress()).isEqualTo("127.0.0.1");
         assertThat(options("--service", "users", "--app-port", "8080", "--admin-address", "0.0.0.0").adminAddress())
                 .isEqualTo("0.0.0.0");
+        assertThat(d.appGrpcPort()).isZero();
+        assertThat(options("--service", "users", "--app-port", "8080", "--app-grpc-port", "9090").appGrpcPort()).isEqualTo(9090);
     }
 
     @Test
@@ -81,6 +83,10 @@ class SidecarFlagsTest {
 
         assertThat(run("sidecar", "--service", "users", "--app-port", "8080", "--upstream", "orders=x")).isEqualTo(Cli.USAGE);
         assertThat(err.toString()).contains("--upstream: 'orders=x' (expected: NAME=PORT with PORT 0..65535)");
+        err.getBuffer().setLength(0);
+
+        assertThat(run("sidecar", "--service", "users", "--app-port", "8080", "--app-grpc-port", "8080")).isEqualTo(Cli.USAGE);
+        assertThat(err.toString()).contains("--app-grpc-port: '8080' (expected: a port other than --app-port)");
         err.getBuffer().setLength(0);
 
         assertThat(run("sidecar", "--service", "users", "--app-port", "8080", "--protocol", "tcp")).isEqualTo(Cli.USAGE);

@@ -184,4 +184,21 @@ class BootstrapLoaderTest {
         assertThat(h.generateRequestId()).isFalse();
         assertThat(h.maxConcurrentStreams()).isEqualTo(7);
     }
+
+    @Test
+    void useDownstreamProtocolConfigKeepsEachRequestsProtocol() {
+        String opts = j("'typed_extension_protocol_options': {'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': "
+                + "{'@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions', "
+                + "'use_downstream_protocol_config': {'http_protocol_options': {}, 'http2_protocol_options': {}}}}");
+        ClusterConfig app = parse(simple("", opts)).clusters().get("app");
+        assertThat(app.protocol()).isEqualTo(ClusterConfig.UpstreamProtocol.DOWNSTREAM);
+        assertThat(app.protocol().http2For(true)).isTrue();
+        assertThat(app.protocol().http2For(false)).isFalse();
+        assertThat(ClusterConfig.UpstreamProtocol.HTTP2.http2For(false)).isTrue();
+
+        String unsupported = opts.replace(j("'http2_protocol_options': {}"), j("'http2_protocol_options': {'max_concurrent_streams': 7}"));
+        assertThat(unsupported).isNotEqualTo(opts);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> parse(simple("", unsupported)))
+                .hasMessageContaining("use_downstream_protocol_config.http2_protocol_options");
+    }
 }

@@ -479,6 +479,7 @@ public final class AdminServer implements AutoCloseable {
             o.put("node", i.nodeId());
             o.put("endpoint", i.endpoint());
             o.put("appPort", i.appPort());
+            o.put("appGrpcPort", i.appGrpcPort());
             o.put("protocol", i.protocol());
             o.put("health", i.health().name());
             o.put("healthDetail", i.healthDetail());

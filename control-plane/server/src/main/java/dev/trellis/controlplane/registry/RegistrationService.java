@@ -64,6 +64,20 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
         if (i.getAppPort() > 65535) {
             return "instance.app_port: " + i.getAppPort() + " (expected: 0..65535)";
         }
+        if (i.getAppGrpcPort() != 0) {
+            if (i.getAppGrpcPort() > 65535) {
+                return "instance.app_grpc_port: " + i.getAppGrpcPort() + " (expected: 0..65535)";
+            }
+            if (i.getAppPort() == 0) {
+                return "instance.app_grpc_port: " + i.getAppGrpcPort() + " (expected: 0 without an app_port)";
+            }
+            if (i.getAppGrpcPort() == i.getAppPort()) {
+                return "instance.app_grpc_port: " + i.getAppGrpcPort() + " (expected: a port other than app_port)";
+            }
+            if ("tcp".equals(i.getProtocol())) {
+                return "instance.app_grpc_port: " + i.getAppGrpcPort() + " (expected: 0 for protocol tcp)";
+            }
+        }
         if (!i.getProtocol().isEmpty() && !PROTOCOLS.contains(i.getProtocol())) {
             return "instance.protocol: '" + i.getProtocol() + "' (expected: http, http2, grpc or tcp)";
         }
@@ -146,7 +160,7 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
             ServiceInstance inst = new ServiceInstance(i.getService(), i.getInstanceId(), nodeId, i.getAddress(),
                     i.getInboundPort(), i.getAppPort(), i.getProtocol().isEmpty() ? "http" : i.getProtocol(),
                     Map.copyOf(i.getLabelsMap()), List.copyOf(i.getUpstreamsList()), status, health.getDetail(),
-                    clock.instant(), true);
+                    clock.instant(), true, i.getAppGrpcPort());
             lease = registry.register(inst);
             out.onNext(RegistrationResponse.newBuilder().setRegistered(Registered.newBuilder()
                     .setNodeId(nodeId)

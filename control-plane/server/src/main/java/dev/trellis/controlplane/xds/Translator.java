@@ -91,6 +91,7 @@ public final class Translator {
     public static final String HCM = "envoy.filters.network.http_connection_manager";
     public static final String ROUTER = "envoy.filters.http.router";
     public static final String FAULT = "envoy.filters.http.fault";
+    static final String HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
     /** Endpoint metadata namespace carrying instance id, service and labels. */
     public static final String METADATA = "trellis";
     private static final Set<String> GRPC_RETRY_ON = Set.of("cancelled", "deadline-exceeded", "internal",
@@ -109,6 +110,11 @@ public final class Translator {
 
     public static String inboundClusterName(String service) {
         return INBOUND + "|" + service;
+    }
+
+    /** {@code inbound|<service>|grpc}: the app's gRPC port, for an instance registered with {@code app_grpc_port}. */
+    public static String inboundGrpcClusterName(String service) {
+        return INBOUND + "|" + service + "|grpc";
     }
 
     /**
@@ -202,9 +208,15 @@ public final class Translator {
         String svc = node.service();
         int inboundPort = self != null ? self.inboundPort() : node.inboundPort();
         String protocol = self != null ? self.protocol() : policy.serviceOrDefault(svc).protocol().name();
-        return new XdsResources(Map.of(INBOUND, inboundListener(svc, inboundPort, protocol,
+        int grpcPort = self != null && !"tcp".equalsIgnoreCase(protocol) ? self.appGrpcPort() : 0;
+        Map<String, Cluster> clusters = new TreeMap<>();
+        clusters.put(inboundClusterName(svc), inboundCluster(inboundClusterName(svc), appPort, protocol));
+        if (grpcPort > 0) {
+            clusters.put(inboundGrpcClusterName(svc), inboundCluster(inboundGrpcClusterName(svc), grpcPort, "grpc"));
+        }
+        return new XdsResources(Map.of(INBOUND, inboundListener(svc, inboundPort, protocol, grpcPort > 0,
                 AccessPolicies.filters(svc, policy), InboundTls.mode(svc, policy), policy.meshConfig().telemetry())), Map.of(),
-                Map.of(inboundClusterName(svc), inboundCluster(svc, appPort, protocol)), Map.of());
+                clusters, Map.of());
     }
 
     /** Both sets of resources in one (names never overlap: inbound ones are prefixed {@code inbound}). */
@@ -242,8 +254,19 @@ public final class Translator {
         String name = clusterName(svc, subset);
         if (clusters.containsKey(name)) return;
         ServiceSpec spec = policy.serviceOrDefault(svc);
+        List<ServiceInstance> all = instances.getOrDefault(svc, List.of());
         Cluster cluster = edsCluster(name, spec, proxyless);
-        if (!proxyless && UpstreamMtls.applies(svc, policy, instances.getOrDefault(svc, List.of()))) {
+        if (!proxyless && spec.protocol() == MeshPolicy.Protocol.HTTP
+                && (all.isEmpty() || all.stream().anyMatch(i -> i.appPort() > 0))) {
+            // sidecar to sidecar: each request keeps its caller's protocol, so gRPC (HTTP/2) stays HTTP/2
+            // across the hop while HTTP/1 stays HTTP/1 (Envoy's use_downstream_protocol_config, as Istio does)
+            cluster = cluster.toBuilder().putTypedExtensionProtocolOptions(HTTP_PROTOCOL_OPTIONS,
+                    Any.pack(HttpProtocolOptions.newBuilder().setUseDownstreamProtocolConfig(
+                            HttpProtocolOptions.UseDownstreamHttpConfig.newBuilder()
+                                    .setHttpProtocolOptions(io.envoyproxy.envoy.config.core.v3.Http1ProtocolOptions.getDefaultInstance())
+                                    .setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance())).build())).build();
+        }
+        if (!proxyless && UpstreamMtls.applies(svc, policy, all)) {
             cluster = cluster.toBuilder().setTransportSocket(UpstreamMtls.transportSocket(UpstreamMtls.spiffeId(policy, svc))).build();
         }
         clusters.put(name, cluster);
@@ -551,20 +574,26 @@ public final class Translator {
                 .build();
     }
 
-    private static Listener inboundListener(String svc, int port, String protocol, List<HttpFilter> rbac, TlsMode tlsMode,
-                                            MeshPolicy.Telemetry telemetry) {
+    private static Listener inboundListener(String svc, int port, String protocol, boolean grpcPort, List<HttpFilter> rbac,
+                                            TlsMode tlsMode, MeshPolicy.Telemetry telemetry) {
         Filter filter;
         if ("tcp".equalsIgnoreCase(protocol)) {
             filter = Filter.newBuilder().setName("envoy.filters.network.tcp_proxy").setTypedConfig(Any.pack(
                     TcpProxy.newBuilder().setStatPrefix("inbound_tcp").setCluster(inboundClusterName(svc)).build())).build();
         } else {
-            RouteConfiguration rc = RouteConfiguration.newBuilder().setName(INBOUND)
-                    .addVirtualHosts(VirtualHost.newBuilder().setName(INBOUND).addDomains("*")
-                            .addRoutes(Route.newBuilder().setMatch(RouteMatch.newBuilder().setPrefix("/"))
-                                    .setRoute(RouteAction.newBuilder().setCluster(inboundClusterName(svc))
-                                            // the caller's sidecar enforces the route timeout
-                                            .setTimeout(pb(Duration.ZERO)))))
-                    .build();
+            VirtualHost.Builder vh = VirtualHost.newBuilder().setName(INBOUND).addDomains("*");
+            if (grpcPort) {
+                // gRPC (content-type application/grpc...) to the app's gRPC port, everything else to its app port
+                vh.addRoutes(Route.newBuilder().setName(INBOUND + "/grpc")
+                        .setMatch(RouteMatch.newBuilder().setPrefix("/")
+                                .setGrpc(RouteMatch.GrpcRouteMatchOptions.getDefaultInstance()))
+                        .setRoute(RouteAction.newBuilder().setCluster(inboundGrpcClusterName(svc)).setTimeout(pb(Duration.ZERO))));
+            }
+            vh.addRoutes(Route.newBuilder().setMatch(RouteMatch.newBuilder().setPrefix("/"))
+                    .setRoute(RouteAction.newBuilder().setCluster(inboundClusterName(svc))
+                            // the caller's sidecar enforces the route timeout
+                            .setTimeout(pb(Duration.ZERO))));
+            RouteConfiguration rc = RouteConfiguration.newBuilder().setName(INBOUND).addVirtualHosts(vh).build();
             HttpConnectionManager.Builder hcm = HttpConnectionManager.newBuilder()
                     .setStatPrefix("inbound_http").setRouteConfig(rc).addAllHttpFilters(rbac)
                     .addHttpFilters(routerFilter());
@@ -577,8 +606,7 @@ public final class Translator {
                 .build();
     }
 
-    private static Cluster inboundCluster(String svc, int appPort, String protocol) {
-        String name = inboundClusterName(svc);
+    private static Cluster inboundCluster(String name, int appPort, String protocol) {
         Cluster.Builder c = Cluster.newBuilder().setName(name)
                 .setType(Cluster.DiscoveryType.STATIC)
                 .setConnectTimeout(pb(Duration.ofSeconds(5)))

@@ -227,4 +227,59 @@ class TranslatorTest {
         assertThat(none.getAccessLogCount()).isZero();
         assertThat(none.hasTracing()).isFalse();
     }
+
+    private static ServiceInstance web(String id, int appPort, int appGrpcPort) {
+        return new ServiceInstance("web", id, "sidecar~web~" + id, "10.0.0.9", 15006, appPort, "http", Map.of(), List.of(),
+                HealthStatus.HEALTHY, "", Instant.EPOCH, true, appGrpcPort);
+    }
+
+    @Test
+    void anAppGrpcPortGetsItsOwnInboundClusterAndTheGrpcRouteFirst() throws Exception {
+        ServiceInstance self = web("w1", 8080, 9090);
+        XdsResources r = Translator.translate(node("sidecar~web~w1", "users"), self, MeshPolicy.EMPTY,
+                Map.of("web", List.of(self)));
+        assertThat(r.clusters().keySet()).contains("inbound|web", "inbound|web|grpc");
+        Cluster grpc = r.clusters().get("inbound|web|grpc");
+        assertThat(grpc.getLoadAssignment().getEndpoints(0).getLbEndpoints(0).getEndpoint().getAddress().getSocketAddress()
+                .getPortValue()).isEqualTo(9090);
+        assertThat(grpc.getTypedExtensionProtocolOptionsOrThrow("envoy.extensions.upstreams.http.v3.HttpProtocolOptions")
+                .unpack(io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.class)
+                .getExplicitHttpConfig().hasHttp2ProtocolOptions()).as("h2c to the app's gRPC port").isTrue();
+        assertThat(r.clusters().get("inbound|web").getTypedExtensionProtocolOptionsMap()).as("HTTP/1 to the app port").isEmpty();
+        HttpConnectionManager hcm = r.listeners().get("inbound").getFilterChains(0).getFilters(0).getTypedConfig()
+                .unpack(HttpConnectionManager.class);
+        List<Route> routes = hcm.getRouteConfig().getVirtualHosts(0).getRoutesList();
+        assertThat(routes).hasSize(2);
+        assertThat(routes.get(0).getMatch().hasGrpc()).isTrue();
+        assertThat(routes.get(0).getRoute().getCluster()).isEqualTo("inbound|web|grpc");
+        assertThat(routes.get(1).getMatch().hasGrpc()).isFalse();
+        assertThat(routes.get(1).getRoute().getCluster()).isEqualTo("inbound|web");
+
+        XdsResources plain = Translator.translate(node("sidecar~web~w1", "users"), web("w1", 8080, 0), MeshPolicy.EMPTY,
+                Map.of());
+        assertThat(plain.clusters().keySet()).contains("inbound|web").doesNotContain("inbound|web|grpc");
+        assertThat(plain.listeners().get("inbound").getFilterChains(0).getFilters(0).getTypedConfig()
+                .unpack(HttpConnectionManager.class).getRouteConfig().getVirtualHosts(0).getRoutesCount()).isEqualTo(1);
+    }
+
+    @Test
+    void httpClustersBetweenSidecarsKeepTheCallersProtocol() throws Exception {
+        XdsResources r = Translator.translate(node("sidecar~users~u1", "web"), null, MeshPolicy.EMPTY,
+                Map.of("web", List.of(web("w1", 8080, 9090))));
+        var options = r.clusters().get("outbound|web")
+                .getTypedExtensionProtocolOptionsOrThrow("envoy.extensions.upstreams.http.v3.HttpProtocolOptions")
+                .unpack(io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.class);
+        assertThat(options.hasUseDownstreamProtocolConfig()).isTrue();
+        assertThat(options.getUseDownstreamProtocolConfig().hasHttp2ProtocolOptions()).isTrue();
+
+        // a server registered without a sidecar (app_port 0) may speak HTTP/1 only: requests go as HTTP/1
+        XdsResources direct = Translator.translate(node("sidecar~users~u1", "web"), null, MeshPolicy.EMPTY,
+                Map.of("web", List.of(web("w1", 0, 0))));
+        assertThat(direct.clusters().get("outbound|web").getTypedExtensionProtocolOptionsMap()).isEmpty();
+        // grpc services stay HTTP/2 whatever the caller speaks
+        assertThat(Translator.translate(node("sidecar~web~w1", "users"), null, policy(), REGISTRY).clusters().get("outbound|users")
+                .getTypedExtensionProtocolOptionsOrThrow("envoy.extensions.upstreams.http.v3.HttpProtocolOptions")
+                .unpack(io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.class)
+                .hasExplicitHttpConfig()).isTrue();
+    }
 }

@@ -89,7 +89,15 @@ public final class ClusterTranslator {
             }
             HttpProtocolOptions o = EnvoyTypes.unpack(e.getValue(), HttpProtocolOptions.class,
                     HttpProtocolOptions.getDescriptor(), p);
-            Fields.allowOnly(o, p, "explicit_http_config");
+            Fields.allowOnly(o, p, "explicit_http_config", "use_downstream_protocol_config");
+            if (o.hasUseDownstreamProtocolConfig()) {
+                var ud = o.getUseDownstreamProtocolConfig();
+                Fields.allowOnly(ud, p + ".use_downstream_protocol_config", "http_protocol_options", "http2_protocol_options");
+                Fields.allowOnly(ud.getHttpProtocolOptions(), p + ".use_downstream_protocol_config.http_protocol_options");
+                Fields.allowOnly(ud.getHttp2ProtocolOptions(), p + ".use_downstream_protocol_config.http2_protocol_options");
+                protocol = ClusterConfig.UpstreamProtocol.DOWNSTREAM;
+                continue;
+            }
             var ex = o.getExplicitHttpConfig();
             Fields.allowOnly(ex, p + ".explicit_http_config", "http_protocol_options", "http2_protocol_options");
             if (ex.hasHttp2ProtocolOptions()) {

@@ -20,6 +20,8 @@ import org.slf4j.LoggerFactory;
 public final class Database implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Database.class);
     private static final int MAX_ATTEMPTS = 5;
+    /** How long an instance waits for another one that is applying the same migration. */
+    private static final java.time.Duration MIGRATION_WAIT = java.time.Duration.ofSeconds(30);
 
     /** One schema change, applied once, in version order. */
     public record Migration(int version, String description, List<String> statements) {}
@@ -153,13 +155,20 @@ public final class Database implements AutoCloseable {
     }
 
     private void migrate(List<Migration> migrations) throws SQLException {
-        read(c -> {
-            try (Statement s = c.createStatement()) {
-                s.execute("CREATE TABLE IF NOT EXISTS schema_version (version INT PRIMARY KEY, "
-                        + "description VARCHAR(200) NOT NULL, applied_at BIGINT NOT NULL)");
+        try {
+            read(c -> {
+                try (Statement s = c.createStatement()) {
+                    s.execute("CREATE TABLE IF NOT EXISTS schema_version (version INT PRIMARY KEY, "
+                            + "description VARCHAR(200) NOT NULL, applied_at BIGINT NOT NULL)");
+                }
+                return null;
+            });
+        } catch (SQLException e) {
+            if (!shared) {
+                throw e;
             }
-            return null;
-        });
+            // created by another instance at the same moment: the read below fails if it really is not there
+        }
         int current = schemaVersion();
         int previous = 0;
         for (Migration m : migrations) {
@@ -170,23 +179,56 @@ public final class Database implements AutoCloseable {
             if (m.version() <= current) {
                 continue;
             }
-            inTransaction(c -> {
-                try (Statement s = c.createStatement()) {
-                    for (String sql : m.statements()) {
-                        s.execute(sql);
-                    }
+            try {
+                apply(m);
+            } catch (SQLException e) {
+                // another instance sharing the database may be applying the same migration (DDL commits at
+                // once in H2, so no transaction keeps the two apart): its version row settles it
+                if (!shared || !awaitApplied(m.version(), e)) {
+                    throw e;
                 }
-                try (PreparedStatement ps = c.prepareStatement(
-                        "INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)")) {
-                    ps.setInt(1, m.version());
-                    ps.setString(2, m.description());
-                    ps.setLong(3, System.currentTimeMillis());
-                    ps.executeUpdate();
-                }
-                return null;
-            });
+                log.info("database {}: migration {} ({}) applied by another process", url, m.version(), m.description());
+                continue;
+            }
             log.info("database {}: applied migration {} ({})", url, m.version(), m.description());
         }
+    }
+
+    /** True once another process has recorded migration {@code version} (bounded by {@link #MIGRATION_WAIT}). */
+    private boolean awaitApplied(int version, SQLException cause) throws SQLException {
+        long deadline = System.nanoTime() + MIGRATION_WAIT.toNanos();
+        while (true) {
+            if (schemaVersion() >= version) {
+                return true;
+            }
+            if (System.nanoTime() - deadline >= 0) {
+                return false;
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+                throw cause;
+            }
+        }
+    }
+
+    private void apply(Migration m) throws SQLException {
+        inTransaction(c -> {
+            try (Statement s = c.createStatement()) {
+                for (String sql : m.statements()) {
+                    s.execute(sql);
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement(
+                    "INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)")) {
+                ps.setInt(1, m.version());
+                ps.setString(2, m.description());
+                ps.setLong(3, System.currentTimeMillis());
+                ps.executeUpdate();
+            }
+            return null;
+        });
     }
 
     @Override
