@@ -77,7 +77,7 @@ class GrpcThroughMeshTest {
         closeables.add(frontApp);
         MeshSidecar users = sidecar("users", usersRest.port(), usersGrpc.port(), Map.of());
         MeshSidecar front = sidecar("front", frontApp.port(), 0, Map.of("users", 0));
-        await().atMost(Duration.ofSeconds(20)).until(() -> users.ready() && front.ready());
+        await().atMost(Duration.ofSeconds(60)).until(() -> users.ready() && front.ready());
         int upstream = Mesh.port(front, "upstream|users");
 
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
