@@ -10,7 +10,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.trellis.sidecar.cluster.Host;
 import dev.trellis.sidecar.testing.FlakyBackend;
 import dev.trellis.sidecar.testing.Proxy;
-import java.net.ServerSocket;
+import dev.trellis.testing.RefusedPort;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -55,11 +55,8 @@ class HealthCheckTest {
 
     @Test
     void tcpCheckFindsADeadPort() throws Exception {
-        int dead;
-        try (ServerSocket s = new ServerSocket(0)) {
-            dead = s.getLocalPort();
-        }
-        try (FlakyBackend good = new FlakyBackend("good")) {
+        try (RefusedPort refused = new RefusedPort(); FlakyBackend good = new FlakyBackend("good")) {
+            int dead = refused.port();
             String hc = "'health_checks': [{'timeout': '0.5s', 'interval': '0.1s', 'unhealthy_threshold': 1, "
                     + "'healthy_threshold': 1, 'tcp_health_check': {}}]";
             try (Proxy p = Proxy.start(bootstrap(listener("main", "", vhost(route("/", "app"))),

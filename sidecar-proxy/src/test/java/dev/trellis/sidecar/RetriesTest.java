@@ -9,7 +9,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.trellis.sidecar.testing.FlakyBackend;
 import dev.trellis.sidecar.testing.Proxy;
-import java.net.ServerSocket;
+import dev.trellis.testing.RefusedPort;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -87,39 +87,35 @@ class RetriesTest {
     @Test
     void connectFailureGoesToAnotherHost() throws Exception {
         FlakyBackend b = backend("b");
-        int dead;
-        try (ServerSocket s = new ServerSocket(0)) {
-            dead = s.getLocalPort();
-        }
         String policy = retry("'retry_on': 'connect-failure', 'num_retries': 2, 'retry_host_predicate': ["
                 + "{'name': 'envoy.retry_host_predicates.previous_hosts', 'typed_config': {"
                 + "'@type': 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate'}}]");
-        try (Proxy p = proxy(policy, "", dead, b.port())) {
-            for (int i = 0; i < 10; i++) {
-                assertThat(get(p).statusCode()).isEqualTo(200);
-            }
-        }
-        // without retries the dead host's turn fails
-        try (Proxy p = proxy("'timeout': '5s'", "", dead, b.port())) {
-            int failed = 0;
-            for (int i = 0; i < 4; i++) {
-                HttpResponse<String> r = get(p);
-                if (r.statusCode() == 503) {
-                    assertThat(r.headers().firstValue("x-trellis-response-flags")).contains("UF");
-                    failed++;
+        try (RefusedPort refused = new RefusedPort()) {
+            int dead = refused.port();
+            try (Proxy p = proxy(policy, "", dead, b.port())) {
+                for (int i = 0; i < 10; i++) {
+                    assertThat(get(p).statusCode()).isEqualTo(200);
                 }
             }
-            assertThat(failed).isEqualTo(2);
+            // without retries the dead host's turn fails
+            try (Proxy p = proxy("'timeout': '5s'", "", dead, b.port())) {
+                int failed = 0;
+                for (int i = 0; i < 4; i++) {
+                    HttpResponse<String> r = get(p);
+                    if (r.statusCode() == 503) {
+                        assertThat(r.headers().firstValue("x-trellis-response-flags")).contains("UF");
+                        failed++;
+                    }
+                }
+                assertThat(failed).isEqualTo(2);
+            }
         }
     }
 
     @Test
     void connectFailuresExhaustedAre503WithURX() throws Exception {
-        int dead;
-        try (ServerSocket s = new ServerSocket(0)) {
-            dead = s.getLocalPort();
-        }
-        try (Proxy p = proxy(retry("'retry_on': 'connect-failure', 'num_retries': 2"), "", dead)) {
+        try (RefusedPort dead = new RefusedPort();
+             Proxy p = proxy(retry("'retry_on': 'connect-failure', 'num_retries': 2"), "", dead.port())) {
             HttpResponse<String> r = get(p);
             assertThat(r.statusCode()).isEqualTo(503);
             assertThat(r.headers().firstValue("x-trellis-response-flags")).contains("UF,URX");

@@ -1,11 +1,11 @@
 package dev.trellis.bench.scenario;
 
+import dev.trellis.sidecar.cli.JvmDefaults;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipFile;
@@ -16,7 +16,7 @@ import java.util.zip.ZipFile;
  */
 public final class SidecarJvmDefaults {
     /** The jar entry with the default options. */
-    public static final String ENTRY = "trellis-sidecar-jvm.options";
+    public static final String ENTRY = JvmDefaults.RESOURCE;
 
     private SidecarJvmDefaults() {}
 
@@ -31,23 +31,10 @@ public final class SidecarJvmDefaults {
                 return List.of();
             }
             try (InputStream in = zip.getInputStream(e)) {
-                return parse(new String(in.readAllBytes(), StandardCharsets.UTF_8));
+                return JvmDefaults.parse(new String(in.readAllBytes(), StandardCharsets.UTF_8));
             }
         } catch (IOException e) {
             throw new IllegalStateException("cannot read " + ENTRY + " from " + jar + ": " + e.getMessage(), e);
         }
-    }
-
-    /** Options of an argument file: whitespace-separated, {@code #} starts a comment to the end of the line. */
-    static List<String> parse(String text) {
-        List<String> out = new ArrayList<>();
-        for (String line : text.split("\\R")) {
-            int hash = line.indexOf('#');
-            String l = (hash < 0 ? line : line.substring(0, hash)).strip();
-            if (!l.isEmpty()) {
-                out.addAll(List.of(l.split("\\s+")));
-            }
-        }
-        return out;
     }
 }

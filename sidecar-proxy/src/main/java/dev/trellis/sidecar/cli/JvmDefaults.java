@@ -43,7 +43,7 @@ public final class JvmDefaults {
     }
 
     /** Options of an argument file: whitespace-separated, {@code #} starts a comment to the end of the line. */
-    static List<String> parse(String text) {
+    public static List<String> parse(String text) {
         List<String> out = new ArrayList<>();
         for (String line : text.split("\\R")) {
             int hash = line.indexOf('#');
