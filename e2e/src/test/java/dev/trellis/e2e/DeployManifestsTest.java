@@ -261,7 +261,9 @@ class DeployManifestsTest {
             assertThat(c.group(1)).isEqualTo(module + "/target/" + jar);
             assertThat(c.group(2)).isEqualTo(jar);
             assertThat(launcher).as("the launcher runs " + c.group(1)).contains(c.group(1));
-            assertThat(text).contains("\"-jar\", \"/opt/trellis/" + jar + "\"").contains("USER 10001:10001")
+            // exec form, or the sidecar's shell form that puts its JVM options file first
+            assertThat(text).containsPattern("-jar(\", \"| )/opt/trellis/" + java.util.regex.Pattern.quote(jar) + "[\" ]")
+                    .contains("USER 10001:10001")
                     .containsPattern("(?m)^FROM maven:\\S+ AS build$").containsPattern("(?m)^FROM eclipse-temurin:17-jre\\S*$");
         }
     }
