@@ -562,7 +562,11 @@ public final class DemoCommand implements Callable<Integer> {
         String tokenFile = adminToken.startsWith(cwd) ? cwd.relativize(adminToken).toString() : adminToken.toString();
         int deniedPort = p.upstreamPort(p.notificationSlot());
         out.println();
-        out.println("Trellis demo is running (Ctrl-C stops everything). Data and logs: " + f + "/");
+        String stop = Signals.ignoredAtStart("INT")
+                ? "SIGINT is ignored in this process, as its shell started it; stop it with kill -TERM "
+                        + ProcessHandle.current().pid()
+                : "Ctrl-C stops everything";
+        out.println("Trellis demo is running (" + stop + "). Data and logs: " + f + "/");
         out.println();
         out.println("  control plane         gRPC 127.0.0.1:" + p.controlPlane() + ", admin http://127.0.0.1:" + p.controlPlaneAdmin());
         out.println("  user-service          2 instances: REST :" + p.userHttp(1) + " :" + p.userHttp(2) + ", gRPC :" + p.userGrpc(1)
