@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.trellis.common.cli.Cli;
-import dev.trellis.common.cli.NotAvailableYet;
 import dev.trellis.sidecar.cli.SidecarMain;
 import dev.trellis.sidecar.run.Signals;
 import dev.trellis.sidecar.run.Supervisor;
@@ -30,7 +29,6 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -93,18 +91,6 @@ public final class DemoCommand implements Callable<Integer> {
     private PrintWriter out;
     private PrintWriter err;
 
-    /** What this build of the sidecar jar can do: pieces of the mesh land one by one. */
-    record Capabilities(boolean meshSidecar, boolean sidecarIdentity, boolean instanceId, boolean gateway) {
-        static Capabilities of(CommandLine root) {
-            CommandSpec sidecar = root.getSubcommands().get("sidecar").getCommandSpec();
-            CommandLine gw = root.getSubcommands().get("gateway");
-            return new Capabilities(sidecar.findOption("--control-plane") != null,
-                    sidecar.findOption("--ca-file") != null && sidecar.findOption("--token-file") != null,
-                    sidecar.findOption("--instance-id") != null,
-                    gw != null && !(gw.getCommandSpec().userObject() instanceof NotAvailableYet));
-        }
-    }
-
     @Override
     public Integer call() throws Exception {
         out = spec.commandLine().getOut();
@@ -134,13 +120,7 @@ public final class DemoCommand implements Callable<Integer> {
                 return 1;
             }
         }
-        Capabilities can = Capabilities.of(Cli.commandLine(new SidecarMain()));
-        if (!can.meshSidecar()) {
-            err.println("trellis demo: this build's sidecar has no flags mode (--service/--control-plane: the xDS client),"
-                    + " so there is no mesh to run the demo services in yet");
-            return Cli.USAGE;
-        }
-        String busy = busyPorts(ports, can);
+        String busy = busyPorts(ports);
         if (!busy.isEmpty()) {
             err.println("trellis demo: port(s) " + busy + " in use (expected: free; is another demo running?"
                     + " Stop it, or pick other ports with --port-base / --control-plane-port / --gateway-port)");
@@ -164,14 +144,14 @@ public final class DemoCommand implements Callable<Integer> {
             parent.get().onExit().thenRun(() -> stopRequested.complete("parent process " + parentPid + " ended"));
         }
         try {
-            return runDemo(home, folder, ports, can, cpJar, userJar, notificationJar);
+            return runDemo(home, folder, ports, cpJar, userJar, notificationJar);
         } finally {
             stopRequested.complete("demo ending"); // no restart after this point
             stopAll();
         }
     }
 
-    private int runDemo(Path home, Path folder, DemoPorts ports, Capabilities can, Path cpJar, Path userJar,
+    private int runDemo(Path home, Path folder, DemoPorts ports, Path cpJar, Path userJar,
                         Path notificationJar) throws Exception {
         Path logs = folder.resolve("logs");
         Path cpData = folder.resolve("control-plane");
@@ -196,13 +176,15 @@ public final class DemoCommand implements Callable<Integer> {
         }
         Path adminToken = cpData.resolve("admin.token");
         Path bundle = cpData.resolve("ca-bundle.pem");
-        boolean identity = can.sidecarIdentity() && Files.exists(bundle) && Files.exists(adminToken);
-        step("control plane ready: gRPC 127.0.0.1:" + ports.controlPlane() + ", admin " + adminUrl);
-        if (!can.sidecarIdentity() && Files.exists(bundle)) {
-            err.println("trellis demo: warning: the control plane serves TLS with join tokens, but this build's sidecar has no"
-                    + " --ca-file/--token-file (identity work not landed), so the sidecars cannot register with it");
-            err.flush();
+        for (Path file : List.of(bundle, adminToken)) {
+            if (!Files.isRegularFile(file)) {
+                // the control plane writes both before it reports ready; the sidecars need them to join the mesh
+                err.println("trellis demo: control plane did not write " + file + " (expected: its trust bundle and admin"
+                        + " token in --data-dir; log: " + controlPlane.log + ")");
+                return 1;
+            }
         }
+        step("control plane ready: gRPC 127.0.0.1:" + ports.controlPlane() + ", admin " + adminUrl);
 
         // 2. demo JWT key, gateway certificate, policy
         Path gwDir = folder.resolve("gateway");
@@ -218,11 +200,8 @@ public final class DemoCommand implements Callable<Integer> {
         Path policy = folder.resolve("policy/demo.yaml");
         Files.createDirectories(policy.getParent());
         Files.writeString(policy, DemoPolicy.yaml(ports.gateway(), jwks, edgeCert, edgeKey));
-        List<String> apply = new ArrayList<>(List.of(java, "-XX:TieredStopAtLevel=1", "-jar", cpJar.toString(), "policy", "apply",
-                "-f", policy.toString(), "--control-plane-admin", adminUrl));
-        if (Files.exists(adminToken)) {
-            apply.addAll(List.of("--admin-token-file", adminToken.toString()));
-        }
+        List<String> apply = List.of(java, "-XX:TieredStopAtLevel=1", "-jar", cpJar.toString(), "policy", "apply",
+                "-f", policy.toString(), "--control-plane-admin", adminUrl, "--admin-token-file", adminToken.toString());
         ChildProcess applied = ChildProcess.start("policy apply", apply, logs.resolve("policy.log"), folder);
         if (!applied.awaitExit(Duration.ofSeconds(60)) || applied.process.exitValue() != 0) {
             applied.kill();
@@ -269,14 +248,10 @@ public final class DemoCommand implements Callable<Integer> {
                 // gRPC through the mesh: the sidecar's inbound listener sends gRPC requests to this port
                 run.addAll(List.of("--app-grpc-port", String.valueOf(s.grpcPort)));
             }
-            if (can.instanceId()) {
-                run.addAll(List.of("--sidecar-arg", "--instance-id", "--sidecar-arg", s.instance));
-            }
-            if (identity) {
-                Path token = tokens.resolve(s.instance + ".token");
-                writeSecret(token, createToken(adminUrl, adminToken, s.service));
-                run.addAll(List.of("--ca-file", bundle.toString(), "--token-file", token.toString()));
-            }
+            run.addAll(List.of("--sidecar-arg", "--instance-id", "--sidecar-arg", s.instance));
+            Path token = tokens.resolve(s.instance + ".token");
+            writeSecret(token, createToken(adminUrl, adminToken, s.service));
+            run.addAll(List.of("--ca-file", bundle.toString(), "--token-file", token.toString()));
             run.add("--");
             run.addAll(s.app);
             s.command = run;
@@ -284,22 +259,16 @@ public final class DemoCommand implements Callable<Integer> {
             s.process = start(s.instance, run, s.log, folder);
         }
         // 4. gateway, started while the services start (it needs none of them to be ready)
-        boolean gateway = can.gateway();
-        ChildProcess gatewayProcess = null;
-        if (gateway) {
-            List<String> gw = new ArrayList<>(List.of(java));
-            gw.addAll(CHILD_JVM);
-            gw.addAll(List.of("-Dtrellis.home=" + home, "-cp", sidecarCp, SidecarMain.class.getName(), "gateway",
-                    "--name", DemoPolicy.GATEWAY, "--control-plane", "127.0.0.1:" + ports.controlPlane(),
-                    "--listen", String.valueOf(ports.gateway()), "--tls-cert", edgeCert.toString(), "--tls-key", edgeKey.toString(),
-                    "--admin-port", String.valueOf(ports.gatewayAdmin())));
-            if (identity) {
-                Path token = tokens.resolve(DemoPolicy.GATEWAY + ".token");
-                writeSecret(token, createToken(adminUrl, adminToken, DemoPolicy.GATEWAY));
-                gw.addAll(List.of("--ca-file", bundle.toString(), "--token-file", token.toString()));
-            }
-            gatewayProcess = start("gateway", gw, logs.resolve("gateway.log"), folder);
-        }
+        List<String> gw = new ArrayList<>(List.of(java));
+        gw.addAll(CHILD_JVM);
+        gw.addAll(List.of("-Dtrellis.home=" + home, "-cp", sidecarCp, SidecarMain.class.getName(), "gateway",
+                "--name", DemoPolicy.GATEWAY, "--control-plane", "127.0.0.1:" + ports.controlPlane(),
+                "--listen", String.valueOf(ports.gateway()), "--tls-cert", edgeCert.toString(), "--tls-key", edgeKey.toString(),
+                "--admin-port", String.valueOf(ports.gatewayAdmin())));
+        Path gatewayToken = tokens.resolve(DemoPolicy.GATEWAY + ".token");
+        writeSecret(gatewayToken, createToken(adminUrl, adminToken, DemoPolicy.GATEWAY));
+        gw.addAll(List.of("--ca-file", bundle.toString(), "--token-file", gatewayToken.toString()));
+        ChildProcess gatewayProcess = start("gateway", gw, logs.resolve("gateway.log"), folder);
 
         for (Service s : services) {
             if (!awaitReady(s.process, URI.create("http://127.0.0.1:" + ports.sidecarAdmin(s.slot) + "/ready"))
@@ -310,20 +279,18 @@ public final class DemoCommand implements Callable<Integer> {
                     + ", inbound :" + ports.sidecarInbound(s.slot));
         }
 
-        if (gatewayProcess != null) {
-            if (!awaitReady(gatewayProcess, URI.create("http://127.0.0.1:" + ports.gatewayAdmin() + "/ready"))) {
-                return 1;
-            }
-            step("gateway ready: https://localhost:" + ports.gateway());
+        if (!awaitReady(gatewayProcess, URI.create("http://127.0.0.1:" + ports.gatewayAdmin() + "/ready"))) {
+            return 1;
         }
+        step("gateway ready: https://localhost:" + ports.gateway());
 
         // an instance that stops (a rolling restart: kill -TERM its trellis run) is started again, as a
         // process manager would; the control plane or the gateway stopping ends the demo
         for (Service s : services) {
             restartOnExit(s, folder);
         }
-        writeState(folder, ports, can, identity, gateway, jwt, edgeCert, adminToken);
-        printBanner(folder, ports, can, identity, gateway, jwt, edgeCert, adminToken, home);
+        writeState(folder, ports, jwt, edgeCert, adminToken);
+        printBanner(folder, ports, jwt, edgeCert, adminToken, home);
 
         // 5. run until Ctrl-C or until a process ends on its own
         List<CompletableFuture<?>> watched = new ArrayList<>();
@@ -474,12 +441,8 @@ public final class DemoCommand implements Callable<Integer> {
         Files.writeString(file, secret + "\n", StandardCharsets.UTF_8);
     }
 
-    private static String busyPorts(DemoPorts p, Capabilities can) {
-        List<Integer> ports = new ArrayList<>(List.of(p.controlPlane(), p.controlPlaneAdmin()));
-        if (can.gateway()) {
-            ports.add(p.gateway());
-            ports.add(p.gatewayAdmin());
-        }
+    private static String busyPorts(DemoPorts p) {
+        List<Integer> ports = new ArrayList<>(List.of(p.controlPlane(), p.controlPlaneAdmin(), p.gateway(), p.gatewayAdmin()));
         for (int i = 1; i <= DemoPorts.USER_INSTANCES; i++) {
             ports.addAll(List.of(p.userHttp(i), p.userGrpc(i)));
         }
@@ -530,16 +493,15 @@ public final class DemoCommand implements Callable<Integer> {
         }
     }
 
-    private void writeState(Path folder, DemoPorts p, Capabilities can, boolean identity, boolean gateway, String jwt,
-                            Path edgeCert, Path adminToken) throws IOException {
+    private void writeState(Path folder, DemoPorts p, String jwt, Path edgeCert, Path adminToken) throws IOException {
         ObjectNode s = JSON.createObjectNode();
         s.put("dir", folder.toString());
         s.put("jwt", jwt);
         s.put("controlPlaneAdmin", "http://127.0.0.1:" + p.controlPlaneAdmin());
         s.put("controlPlane", "127.0.0.1:" + p.controlPlane());
         s.put("adminTokenFile", adminToken.toString());
-        s.put("identity", identity);
-        s.put("gateway", gateway ? "https://localhost:" + p.gateway() : null);
+        s.put("identity", true);
+        s.put("gateway", "https://localhost:" + p.gateway());
         s.put("gatewayCaFile", edgeCert.toString());
         var users = s.putArray("userService");
         for (int i = 1; i <= DemoPorts.USER_INSTANCES; i++) {
@@ -554,8 +516,7 @@ public final class DemoCommand implements Callable<Integer> {
         Files.writeString(folder.resolve("demo.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(s));
     }
 
-    private void printBanner(Path folder, DemoPorts p, Capabilities can, boolean identity, boolean gateway, String jwt,
-                             Path edgeCert, Path adminToken, Path home) {
+    private void printBanner(Path folder, DemoPorts p, String jwt, Path edgeCert, Path adminToken, Path home) {
         Path cwd = Path.of("").toAbsolutePath();
         String f = folder.startsWith(cwd) ? cwd.relativize(folder).toString() : folder.toString();
         String cert = edgeCert.startsWith(cwd) ? cwd.relativize(edgeCert).toString() : edgeCert.toString();
@@ -573,28 +534,15 @@ public final class DemoCommand implements Callable<Integer> {
                 + " :" + p.userGrpc(2) + " (both behind the sidecar; sidecar admin :" + p.sidecarAdmin(1) + " :"
                 + p.sidecarAdmin(2) + ")");
         out.println("  notification-service  1 instance: :" + p.notificationHttp() + " (sidecar admin :" + p.sidecarAdmin(p.notificationSlot()) + ")");
-        out.println("  sidecar identity      " + (identity ? "mTLS with SPIFFE certificates from the mesh CA (join tokens in " + f + "/tokens/)"
-                : "not in this build: sidecars talk plaintext, AccessPolicy cannot see callers"));
-        if (gateway) {
-            out.println("  gateway               https://localhost:" + p.gateway() + "  (JWT required on /api/)");
-        } else {
-            out.println("  gateway               not in this build (trellis gateway has not landed): the curl commands below");
-            out.println("                        go to user-service instance 1 directly, without JWT");
-        }
+        out.println("  sidecar identity      mTLS with SPIFFE certificates from the mesh CA (join tokens in " + f + "/tokens/)");
+        out.println("  gateway               https://localhost:" + p.gateway() + "  (JWT required on /api/)");
         out.println();
         out.println("Demo JWT (RS256, valid 12 h; also in " + f + "/demo.jwt):");
         out.println("  export TOKEN=" + jwt);
         out.println();
         out.println("Try:");
-        String base;
-        String auth;
-        if (gateway) {
-            base = "https://localhost:" + p.gateway() + "/api/users";
-            auth = "--cacert " + cert + " -H \"Authorization: Bearer $TOKEN\" ";
-        } else {
-            base = "http://127.0.0.1:" + p.userHttp(1) + "/users";
-            auth = "";
-        }
+        String base = "https://localhost:" + p.gateway() + "/api/users";
+        String auth = "--cacert " + cert + " -H \"Authorization: Bearer $TOKEN\" ";
         out.println("  # create a user (through the gateway to either user-service instance)");
         out.println("  curl -s " + auth + "-H 'content-type: application/json' -X POST " + base
                 + " -d '{\"name\":\"Ada Lovelace\",\"email\":\"ada@example.com\"}'");
@@ -602,18 +550,18 @@ public final class DemoCommand implements Callable<Integer> {
         out.println("  curl -s " + auth + base + "/<id>");
         Path protoDir = home.resolve("demo-services/user-service/src/main/proto");
         String protos = protoDir.startsWith(cwd) ? cwd.relativize(protoDir).toString() : protoDir.toString();
-        out.println("  # read it over gRPC (HTTP/2" + (gateway ? " through the gateway and a user-service sidecar" : "") + ")"
+        out.println("  # read it over gRPC (HTTP/2 through the gateway and a user-service sidecar)"
                 + (onPath("grpcurl") ? "" : "; needs grpcurl, https://github.com/fullstorydev/grpcurl"));
-        out.println("  grpcurl " + (gateway ? "-cacert " + cert + " -H \"authorization: Bearer $TOKEN\" " : "-plaintext ")
+        out.println("  grpcurl -cacert " + cert + " -H \"authorization: Bearer $TOKEN\" "
                 + "-import-path " + protos + " -proto " + DemoPolicy.USER_PROTO + " -d '{\"id\":\"<id>\"}' "
-                + (gateway ? "localhost:" + p.gateway() : "127.0.0.1:" + p.userGrpc(1)) + " " + DemoPolicy.USER_GRPC_SERVICE + "/GetUser");
+                + "localhost:" + p.gateway() + " " + DemoPolicy.USER_GRPC_SERVICE + "/GetUser");
         out.println("  # its welcome notification (sent by user-service's outbox through both sidecars)");
         out.println("  curl -s 'http://127.0.0.1:" + p.notificationHttp() + "/notifications?userId=<id>'");
         out.println("  # notification-service may not call user-service: its sidecar's call is refused (403)");
         out.println("  curl -i http://127.0.0.1:" + deniedPort + "/users");
         out.println("  # every proxy and whether its config is in sync");
         out.println("  ./trellis status --control-plane-admin http://127.0.0.1:" + p.controlPlaneAdmin()
-                + (Files.exists(adminToken) ? " --admin-token-file " + tokenFile : ""));
+                + " --admin-token-file " + tokenFile);
         out.println();
         out.println("Logs: " + f + "/logs/ (one per process; sidecars in *.sidecar.log). Endpoints as JSON: " + f + "/demo.json");
         out.flush();
