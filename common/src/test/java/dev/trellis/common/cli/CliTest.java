@@ -29,9 +29,6 @@ class CliTest {
         }
     }
 
-    @Command(name = "later")
-    static final class Later extends NotAvailableYet {}
-
     private static final class Run {
         final int code;
         final String err;
@@ -73,13 +70,6 @@ class CliTest {
         Run unknown = new Run(new Probe(), "--nope");
         assertThat(unknown.code).isEqualTo(2);
         assertThat(unknown.err).contains("--nope");
-    }
-
-    @Test
-    void commandNotAvailableYetSaysSoAndExits2() {
-        Run run = new Run(new Later());
-        assertThat(run.code).isEqualTo(2);
-        assertThat(run.err).contains("trellis later: not available yet");
     }
 
     @Test
