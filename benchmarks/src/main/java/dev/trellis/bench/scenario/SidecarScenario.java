@@ -8,9 +8,6 @@ import java.util.List;
 
 /** One Trellis sidecar hop, configured by a generated Envoy v3 bootstrap. */
 final class SidecarScenario implements Scenario {
-    /** The exit code of a Trellis command that is not in this build yet. */
-    static final int NOT_AVAILABLE = 2;
-
     private final String variant;
 
     SidecarScenario() {
@@ -51,7 +48,7 @@ final class SidecarScenario implements Scenario {
         }
     }
 
-    /** Starts {@code java -jar trellis-sidecar.jar sidecar --config CFG}; exit 2 means not available yet: skipped. */
+    /** Starts {@code java -jar trellis-sidecar.jar sidecar --config CFG}; a sidecar that exits fails the scenario. */
     static Deployment.Proxy launch(ScenarioContext ctx, String variant, String name, Path cfg, InetSocketAddress listen)
             throws Exception {
         ScenarioContext.SidecarSettings s = ctx.sidecar().variant(variant);
@@ -62,10 +59,6 @@ final class SidecarScenario implements Scenario {
         try {
             return ctx.launch(name, cmd, listen);
         } catch (ProcessSupervisor.StartFailure e) {
-            if (e.exitCode() == NOT_AVAILABLE) {
-                String said = e.getMessage().isBlank() ? "" : ": " + e.getMessage().strip().lines().reduce((a, b) -> b).orElse("");
-                throw new ScenarioSkipped("the Trellis sidecar is not available yet in this build (exit 2" + said + ")");
-            }
             throw new IllegalStateException(name + " did not start (exit " + e.exitCode() + "): " + e.getMessage());
         }
     }

@@ -28,8 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Skipping, failing and running scenarios for real: missing programs are skipped naming the
- * package, a sidecar that says "not available yet" (exit 2) is skipped, HAProxy and nginx (when
- * installed) carry real load and are gone, workers included, once stopped.
+ * package, so is a sidecar whose jar is missing; a sidecar that exits fails with its output; HAProxy
+ * and nginx (when installed) carry real load and are gone, workers included, once stopped.
  */
 class ScenariosTest {
     private static EventLoopGroup group;
@@ -100,20 +100,6 @@ class ScenariosTest {
     }
 
     @Test
-    void aSidecarThatIsNotAvailableYetIsSkipped() throws Exception {
-        Path jar = Files.writeString(dir.resolve("trellis-sidecar.jar"), "");
-        Path java = script("java", "echo \"trellis sidecar: not available yet in this build of Trellis.\" >&2; exit 2");
-        ScenarioContext ctx = context(Protocol.HTTP1, Binaries.system(), sidecar(jar, java));
-
-        assertThatThrownBy(() -> Scenarios.byName("sidecar").orElseThrow().deploy(ctx))
-                .isInstanceOf(ScenarioSkipped.class)
-                .hasMessage("the Trellis sidecar is not available yet in this build (exit 2: trellis sidecar: not available yet in this build of Trellis.)");
-        assertThatThrownBy(() -> Scenarios.byName("mesh").orElseThrow().deploy(ctx)).isInstanceOf(ScenarioSkipped.class);
-        // the sidecar was given the generated bootstrap
-        assertThat(Files.readString(dir.resolve("work/sidecar.yaml"))).contains("HttpConnectionManager");
-    }
-
-    @Test
     void aSidecarThatCrashesFailsWithItsOutput() throws Exception {
         Path jar = Files.writeString(dir.resolve("trellis-sidecar.jar"), "");
         Path java = script("java", "echo \"config: bad field\" >&2; exit 1");
@@ -133,9 +119,13 @@ class ScenariosTest {
         ScenarioContext ctx = context(Protocol.HTTP1, Binaries.system(),
                 new ScenarioContext.SidecarSettings(jar, java, List.of("-Xmx64m", "-XX:+UseSerialGC")));
 
-        assertThatThrownBy(() -> Scenarios.byName("sidecar").orElseThrow().deploy(ctx)).isInstanceOf(ScenarioSkipped.class);
+        // any exit, 2 included, fails the scenario
+        assertThatThrownBy(() -> Scenarios.byName("sidecar").orElseThrow().deploy(ctx))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("sidecar did not start (exit 2)");
         assertThat(Files.readString(args).trim()).isEqualTo("-Xmx64m -XX:+UseSerialGC -jar " + jar + " sidecar --config "
                 + dir.resolve("work/sidecar.yaml"));
+        // the sidecar was given the generated bootstrap
+        assertThat(Files.readString(dir.resolve("work/sidecar.yaml"))).contains("HttpConnectionManager");
     }
 
     @Test
