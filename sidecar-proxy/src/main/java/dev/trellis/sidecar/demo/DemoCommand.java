@@ -87,7 +87,11 @@ public final class DemoCommand implements Callable<Integer> {
 
     private final CompletableFuture<String> stopRequested = new CompletableFuture<>();
     private final List<ChildProcess> started = new ArrayList<>();
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    /**
+     * Made on first use: picocli builds every subcommand of the sidecar's CLI at start, and a JDK
+     * HttpClient costs every sidecar a selector thread and the whole JSSE stack (about 1,000 classes).
+     */
+    private HttpClient http;
     private PrintWriter out;
     private PrintWriter err;
 
@@ -397,7 +401,7 @@ public final class DemoCommand implements Callable<Integer> {
                 return false;
             }
             try {
-                last = http.send(HttpRequest.newBuilder(url).timeout(Duration.ofSeconds(2)).build(),
+                last = http().send(HttpRequest.newBuilder(url).timeout(Duration.ofSeconds(2)).build(),
                         HttpResponse.BodyHandlers.discarding()).statusCode();
                 if (last == 200) {
                     return true;
@@ -420,7 +424,7 @@ public final class DemoCommand implements Callable<Integer> {
 
     private String createToken(String adminUrl, Path adminToken, String service) throws IOException, InterruptedException {
         ObjectNode body = JSON.createObjectNode().put("service", service).put("ttl", "24h");
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(adminUrl + "/api/v1/tokens"))
+        HttpResponse<String> r = http().send(HttpRequest.newBuilder(URI.create(adminUrl + "/api/v1/tokens"))
                 .timeout(Duration.ofSeconds(10))
                 .header("Authorization", "Bearer " + Files.readString(adminToken).strip())
                 .header("Content-Type", "application/json")
@@ -491,6 +495,13 @@ public final class DemoCommand implements Callable<Integer> {
                 c.awaitExit(Duration.ofSeconds(5));
             }
         }
+    }
+
+    private synchronized HttpClient http() {
+        if (http == null) {
+            http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+        }
+        return http;
     }
 
     private void writeState(Path folder, DemoPorts p, String jwt, Path edgeCert, Path adminToken) throws IOException {
