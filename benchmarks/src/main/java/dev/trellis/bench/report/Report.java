@@ -209,7 +209,9 @@ public final class Report {
                 .append("so a stall is charged to every request it delayed (coordinated-omission correction, as in wrk2 and fortio). ")
                 .append("HTTP/1.1 carries one request at a time per connection; HTTP/2 and gRPC up to 100 streams.\n");
         md.append("- Each scenario first runs flat out (closed loop) for twice the phase warm-up, unmeasured, so JIT-compiled ")
-                .append("proxies and the generator's own JVM are warm. Each phase then starts with ").append(Durations.format(run.warmup())).append(" of warm-up at the same load, ")
+                .append("proxies and the generator's own JVM are warm; a path whose proxies are JVMs then runs at the first rate, unmeasured, ")
+                .append("in 3 s steps until their JIT compiler threads use under 3% of a CPU in a step (at most 90 s; the run's log says how long). ")
+                .append("Each phase then starts with ").append(Durations.format(run.warmup())).append(" of warm-up at the same load, ")
                 .append("not measured; then ").append(Durations.format(run.duration())).append(" measured.\n");
         md.append("- Maximum throughput: closed loop, ").append(run.maxDepth()).append(" request(s) in flight per connection, ")
                 .append("the next sent as soon as one completes; latency there is from the send.\n");

@@ -16,6 +16,7 @@ import dev.trellis.bench.scenario.Binaries;
 import dev.trellis.bench.scenario.CpuPlacement;
 import dev.trellis.bench.scenario.Deployment;
 import dev.trellis.bench.scenario.ProcStats;
+import dev.trellis.common.Durations;
 import dev.trellis.bench.scenario.ProcessSupervisor;
 import dev.trellis.bench.scenario.Scenario;
 import dev.trellis.bench.scenario.ScenarioContext;
@@ -137,6 +138,46 @@ public final class BenchRunner {
                 gen.closedLoop(settings.maxDepth(), Duration.ZERO, time, settings.drain(), progress, () -> {}, () -> {}));
     }
 
+    /** How long one settling step runs, and the share of a CPU the compilers may use in it to count as settled. */
+    static final Duration JIT_SETTLE_STEP = Duration.ofSeconds(3);
+    static final double JIT_SETTLED_CPU_SHARE = 0.03;
+    static final Duration JIT_SETTLE_MAX = Duration.ofSeconds(90);
+
+    /**
+     * After the flat-out warm-up, keeps a path whose proxies are JVMs at the first fixed rate,
+     * unmeasured, until their JIT compilers are nearly idle ({@link #settled}). Flat out on a CPU they
+     * share, two sidecars leave a compile queue that otherwise drains during the measured phases:
+     * perf sched showed the C2 threads using half the proxies' CPU 35 s after start, delaying the event
+     * loops by 4 ms on average. A path without compiler threads (direct, HAProxy, nginx) returns at once.
+     */
+    private void settleJit(String name, LoadGenerator gen, Deployment d) {
+        if (settings.warmup().isZero() || d.proxies().isEmpty() || !ProcStats.available()
+                || d.proxyCompilerCpuSeconds() == 0) {
+            return;
+        }
+        int rate = settings.rates().isEmpty() ? 1000 : settings.rates().get(0);
+        long began = System.nanoTime();
+        while (System.nanoTime() - began < JIT_SETTLE_MAX.toNanos()) {
+            double before = d.proxyCompilerCpuSeconds();
+            Progress progress = new Progress();
+            withProgress(name + " JIT settling", JIT_SETTLE_STEP, progress, () -> gen.openLoop(rate, Duration.ZERO,
+                    JIT_SETTLE_STEP, settings.drain(), progress, () -> {}, () -> {}));
+            if (settled(d.proxyCompilerCpuSeconds() - before, JIT_SETTLE_STEP)) {
+                err.println("trellis bench: " + name + ": JIT compilers settled after "
+                        + Durations.format(Duration.ofSeconds(Math.round((System.nanoTime() - began) / 1e9)))
+                        + " more at " + rate + " rps");
+                return;
+            }
+        }
+        err.println("trellis bench: " + name + ": JIT compilers still busy after " + Durations.format(JIT_SETTLE_MAX)
+                + " more at " + rate + " rps; measuring anyway");
+    }
+
+    /** Whether compilers that used {@code compilerSeconds} of CPU during {@code step} count as idle. */
+    static boolean settled(double compilerSeconds, Duration step) {
+        return compilerSeconds <= JIT_SETTLED_CPU_SHARE * step.toNanos() / 1e9;
+    }
+
     /** Runs {@code work} with a progress bar on the terminal (none otherwise). */
     private <T> T withProgress(String label, Duration total, Progress progress, java.util.function.Supplier<T> work) {
         ProgressBar bar = ProgressBar.start(err, terminal, label, total.toNanos(), progress);
@@ -248,6 +289,7 @@ public final class BenchRunner {
             gen = new LoadGenerator(clientGroup, settings.protocol(), d.target(), settings.connections(),
                     settings.payloadBytes());
             warmUpPath(name, gen);
+            settleJit(name, gen, d);
             return new Live(name, path, d, gen);
         } catch (RuntimeException e) {
             err.println("trellis bench: " + name + " failed: " + e.getMessage());

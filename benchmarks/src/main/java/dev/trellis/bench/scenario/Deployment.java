@@ -49,6 +49,14 @@ public record Deployment(InetSocketAddress target, List<Proxy> proxies) {
         return ticks / (double) ProcStats.clockTicksPerSecond();
     }
 
+    /** CPU seconds used so far by the JIT compiler threads of every proxy (0 for proxies that are not JVMs). */
+    public double proxyCompilerCpuSeconds() {
+        long ticks = proxies.stream()
+                .flatMap(p -> ProcStats.tree(p.process().toHandle()).stream())
+                .mapToLong(ProcStats::compilerTicks).sum();
+        return ticks / (double) ProcStats.clockTicksPerSecond();
+    }
+
     /**
      * The first proxy that has exited, as {@code NAME exited with CODE}, or null while all run (they
      * must, for the figures to mean anything).

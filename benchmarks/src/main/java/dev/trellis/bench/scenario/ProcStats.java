@@ -41,6 +41,30 @@ public final class ProcStats {
         return Long.parseLong(f[14 - 3]) + Long.parseLong(f[15 - 3]);
     }
 
+    /**
+     * {@code utime + stime} of a process's JIT compiler threads in clock ticks: HotSpot names them
+     * {@code C1 CompilerThreadN} and {@code C2 CompilerThreadN} (cut to 15 characters in
+     * {@code comm}). Zero for a process without them (HAProxy, nginx) or when it is gone.
+     */
+    public static long compilerTicks(long pid) {
+        long ticks = 0;
+        try (var tasks = Files.list(PROC.resolve(pid + "/task"))) {
+            for (Path task : (Iterable<Path>) tasks::iterator) {
+                try {
+                    String comm = Files.readString(task.resolve("comm"), StandardCharsets.UTF_8);
+                    if (comm.startsWith("C1 CompilerThre") || comm.startsWith("C2 CompilerThre")) {
+                        ticks += parseCpuTicks(Files.readString(task.resolve("stat"), StandardCharsets.US_ASCII));
+                    }
+                } catch (IOException | RuntimeException e) {
+                    // the thread ended between listing and reading
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
+        return ticks;
+    }
+
     /** Peak resident set size ({@code VmHWM}) in bytes. */
     public static OptionalLong peakRssBytes(long pid) {
         return statusKb(pid, "VmHWM:");

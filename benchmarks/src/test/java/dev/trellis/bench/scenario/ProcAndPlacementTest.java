@@ -33,6 +33,36 @@ class ProcAndPlacementTest {
     }
 
     @Test
+    void compilerThreadsAreCountedInAJvmAndAbsentElsewhere() throws Exception {
+        // this JVM has C1/C2 compiler threads that have compiled the test framework by now
+        long self = ProcessHandle.current().pid();
+        long ticks = 0;
+        for (int i = 0; i < 200 && ticks == 0; i++) {
+            ticks = ProcStats.compilerTicks(self);
+            if (ticks == 0) {
+                compileSomething(i);
+            }
+        }
+        assertThat(ticks).as("compiler CPU ticks of this JVM").isPositive();
+        Process sleep = new ProcessBuilder("sleep", "30").start();
+        try {
+            assertThat(ProcStats.compilerTicks(sleep.pid())).as("a process without compiler threads").isZero();
+        } finally {
+            sleep.destroy();
+        }
+        assertThat(ProcStats.compilerTicks(Long.MAX_VALUE)).as("a process that is not there").isZero();
+    }
+
+    /** Work for the JIT: new lambdas and loops until the compiler threads have used a clock tick. */
+    private static long compileSomething(int seed) {
+        long sum = 0;
+        for (int i = 0; i < 200_000; i++) {
+            sum += Long.toString(i * 31L + seed).hashCode();
+        }
+        return sum;
+    }
+
+    @Test
     void parsesCpuLists() {
         assertThat(CpuPlacement.parseList("0-3,6,8-9")).containsExactly(0, 1, 2, 3, 6, 8, 9);
         assertThat(CpuPlacement.parseList("1")).containsExactly(1);
