@@ -72,7 +72,7 @@ public final class ClosedLoopDriver {
         boolean measure = sentAt >= measureFrom && sentAt < end;
         if (error == null) {
             if (measure) {
-                measured.success(now - sentAt, now - sentAt);
+                measured.success(sentAt, now - sentAt, now - sentAt);
             }
             progress.ok();
         } else {

@@ -4,6 +4,7 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -180,7 +181,9 @@ public final class LoadGenerator implements AutoCloseable {
         PhaseStats all = new PhaseStats();
         stats.forEach(all::add);
         Map<String, Long> kinds = new TreeMap<>(all.errorKinds);
-        return new LoadResult(rate, all.corrected, all.uncorrected, all.ok, all.errors, kinds, duration);
+        Instant slowestAt = all.slowestNanos < 0 ? null
+                : Instant.now().minusNanos(TICKER.getAsLong() - all.slowestIntended);
+        return new LoadResult(rate, all.corrected, all.uncorrected, all.ok, all.errors, kinds, duration, slowestAt);
     }
 
     @Override

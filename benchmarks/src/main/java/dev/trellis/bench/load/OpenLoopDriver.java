@@ -140,7 +140,7 @@ public final class OpenLoopDriver {
         inFlight--;
         PhaseStats stats = intended >= measureFrom ? measured : warmup;
         if (error == null) {
-            stats.success(now - intended, now - sentAt);
+            stats.success(intended, now - intended, now - sentAt);
             progress.ok();
         } else {
             stats.error(error, 1);

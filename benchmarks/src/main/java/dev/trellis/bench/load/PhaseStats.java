@@ -15,10 +15,17 @@ public final class PhaseStats {
     final Histogram uncorrected = Latencies.newHistogram();
     long ok;
     long errors;
+    /** Corrected latency of the slowest request, and its intended send time (ticker nanos). */
+    long slowestNanos = -1;
+    long slowestIntended;
     final Map<String, Long> errorKinds = new TreeMap<>();
 
-    void success(long correctedNanos, long uncorrectedNanos) {
+    void success(long intended, long correctedNanos, long uncorrectedNanos) {
         ok++;
+        if (correctedNanos > slowestNanos) {
+            slowestNanos = correctedNanos;
+            slowestIntended = intended;
+        }
         Latencies.record(corrected, correctedNanos);
         Latencies.record(uncorrected, uncorrectedNanos);
     }
@@ -32,6 +39,10 @@ public final class PhaseStats {
         corrected.add(other.corrected);
         uncorrected.add(other.uncorrected);
         ok += other.ok;
+        if (other.slowestNanos > slowestNanos) {
+            slowestNanos = other.slowestNanos;
+            slowestIntended = other.slowestIntended;
+        }
         errors += other.errors;
         other.errorKinds.forEach((k, v) -> errorKinds.merge(k, v, Long::sum));
     }

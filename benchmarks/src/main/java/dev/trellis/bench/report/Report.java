@@ -5,10 +5,14 @@ import dev.trellis.bench.report.ScenarioResult.MaxResult;
 import dev.trellis.bench.report.ScenarioResult.RateResult;
 import dev.trellis.bench.report.ScenarioResult.Status;
 import dev.trellis.common.Durations;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.StringJoiner;
 import java.util.TreeMap;
 import org.HdrHistogram.Histogram;
 
@@ -99,8 +103,21 @@ public final class Report {
                         .append(" |\n");
             }
         }
+        md.append("\nWhen the slowest request of each row was due (UTC), to line a stall up with proxy, GC or kernel logs: ");
+        StringJoiner slowest = new StringJoiner("; ");
+        for (int rate : run.rates()) {
+            for (ScenarioResult r : results) {
+                r.at(rate).filter(x -> x.load().slowestAt() != null).ifPresent(x -> slowest.add(
+                        r.name() + " at " + rate + " rps: " + Fmt.ms(x.load().corrected().getMaxValue()) + " ms at "
+                                + SLOWEST_TIME.format(x.load().slowestAt())));
+            }
+        }
+        md.append(slowest.length() == 0 ? "-" : slowest.toString()).append(".\n");
         return md.toString();
     }
+
+    private static final DateTimeFormatter SLOWEST_TIME =
+            DateTimeFormatter.ofPattern("HH:mm:ss.SSS", Locale.ROOT).withZone(ZoneOffset.UTC);
 
     /** The closed-loop table. */
     public static String throughputTable(RunInfo run, List<ScenarioResult> results) {

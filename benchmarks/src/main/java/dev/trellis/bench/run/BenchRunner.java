@@ -378,8 +378,9 @@ public final class BenchRunner {
         if (h.getTotalCount() == 0) {
             return "no successful requests, " + r.errors() + " errors " + r.errorKinds();
         }
-        return String.format(Locale.ROOT, "p50 %.3f ms, p99 %.3f ms, max %.3f ms, %d ok, %d errors",
-                h.getValueAtPercentile(50) / 1e6, h.getValueAtPercentile(99) / 1e6, h.getMaxValue() / 1e6, r.ok(), r.errors());
+        return String.format(Locale.ROOT, "p50 %.3f ms, p99 %.3f ms, max %.3f ms (intended at %s), %d ok, %d errors",
+                h.getValueAtPercentile(50) / 1e6, h.getValueAtPercentile(99) / 1e6, h.getMaxValue() / 1e6,
+                r.slowestAt(), r.ok(), r.errors());
     }
 
     /** Writes report.md, one SVG per rate and the .hgrm files into {@code outDir}. */

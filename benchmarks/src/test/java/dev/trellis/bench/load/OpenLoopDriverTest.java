@@ -123,6 +123,9 @@ class OpenLoopDriverTest {
         // Measured from the actual send, the stall looks like one slow request: coordinated omission.
         assertThat(s.uncorrected.getCountBetweenValues(MS, 200 * MS)).isEqualTo(1);
         assertThat(s.uncorrected.getValueAtPercentile(95)).isLessThan(MS);
+        // the slowest is the stalled request itself, due 500 ms into the run
+        assertThat(s.corrected.highestEquivalentValue(s.slowestNanos)).isEqualTo(s.corrected.getMaxValue());
+        assertThat(s.slowestIntended).isBetween(500 * MS, 502 * MS);
     }
 
     @Test

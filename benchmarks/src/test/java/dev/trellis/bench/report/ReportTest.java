@@ -36,7 +36,8 @@ class ReportTest {
     }
 
     private static LoadResult load(int rate, Histogram h, long errors, Map<String, Long> kinds) {
-        return new LoadResult(rate, h, h.copy(), h.getTotalCount(), errors, kinds, Duration.ofSeconds(1));
+        return new LoadResult(rate, h, h.copy(), h.getTotalCount(), errors, kinds, Duration.ofSeconds(1),
+                Instant.parse("2026-01-01T00:00:12.345Z").plusMillis(h.getMaxValue() / 1000));
     }
 
     private static RunInfo run() {
@@ -57,7 +58,7 @@ class ReportTest {
                 List.of(new RateResult(1000, load(1000, histogram(300 * US, 800 * US), 2, Map.of("HTTP 503", 2L)), 0.25, 20L << 20)),
                 new MaxResult(load(0, histogram(80 * US, 200 * US), 0, Map.of()), 1, 0.5), 30L << 20, List.of("haproxy"));
         ScenarioResult sidecar = ScenarioResult.skipped("sidecar", "client -> sidecar -> echo",
-                "the Trellis sidecar is not available yet in this build (exit 2)");
+                "sidecar jar not found: sidecar-proxy/target/trellis-sidecar.jar");
         return List.of(direct, sidecar, haproxy);
     }
 
@@ -71,12 +72,14 @@ class ReportTest {
         assertThat(md).contains("| haproxy | 1000 | 1,000 | 0.300 | 0.300 | 0.300 | 0.800 | 0.800 | +0.200 (3.00x) | +0.200 (3.00x) | 0.250 | 20.0 | 2 |");
         // max throughput: 1000 requests in 1 s; 0.5 CPU s over 1000 requests = 0.5 s per 1000, 2000 per CPU-second
         assertThat(md).contains("| haproxy | 1,000 | 1.00x | 0.080 | 0.080 | 0.500 | 2,000 | 30.0 | 0 |");
-        assertThat(md).contains("- **sidecar** skipped: the Trellis sidecar is not available yet in this build (exit 2)");
+        assertThat(md).contains("- **sidecar** skipped: sidecar jar not found: sidecar-proxy/target/trellis-sidecar.jar");
         assertThat(md).contains("- haproxy at 1000 rps: HTTP 503: 2");
         assertThat(md).contains("mesh vs haproxy-mtls").contains("not known from this run");
         assertThat(md).contains("![latency by percentile at 1000 rps](latency-1000rps.svg)");
         assertThat(md).contains("| CPU | Test CPU |").contains("| CPU placement | Pinned with taskset");
         assertThat(md).contains("coordinated-omission correction");
+        // the slowest request of each row: its latency and when it was due, to find a stall in other logs
+        assertThat(md).contains("direct at 1000 rps: 0.400 ms at 00:00:12.745; haproxy at 1000 rps: 0.800 ms at 00:00:13.145.");
     }
 
     @Test
