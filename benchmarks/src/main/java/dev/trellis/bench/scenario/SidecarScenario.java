@@ -55,6 +55,9 @@ final class SidecarScenario implements Scenario {
         List<String> cmd = new ArrayList<>();
         cmd.add(s.java().toString());
         cmd.addAll(s.jvmOptions());
+        // GC pauses and safepoints with wall-clock times, next to the report's time of each phase's
+        // slowest request, so a stall of the proxy can be told from one elsewhere (one line per GC)
+        cmd.add("-Xlog:gc,safepoint:file=\"" + ctx.file(name + "-jvm.log") + "\":utctime,uptime");
         cmd.addAll(List.of("-jar", s.jar().toString(), "sidecar", "--config", cfg.toString()));
         try {
             return ctx.launch(name, cmd, listen);

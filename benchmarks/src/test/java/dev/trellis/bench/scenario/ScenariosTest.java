@@ -122,7 +122,9 @@ class ScenariosTest {
         // any exit, 2 included, fails the scenario
         assertThatThrownBy(() -> Scenarios.byName("sidecar").orElseThrow().deploy(ctx))
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("sidecar did not start (exit 2)");
-        assertThat(Files.readString(args).trim()).isEqualTo("-Xmx64m -XX:+UseSerialGC -jar " + jar + " sidecar --config "
+        // its GC and safepoint log goes next to its output, with wall-clock times
+        assertThat(Files.readString(args).trim()).isEqualTo("-Xmx64m -XX:+UseSerialGC -Xlog:gc,safepoint:file=\""
+                + dir.resolve("work/sidecar-jvm.log") + "\":utctime,uptime -jar " + jar + " sidecar --config "
                 + dir.resolve("work/sidecar.yaml"));
         // the sidecar was given the generated bootstrap
         assertThat(Files.readString(dir.resolve("work/sidecar.yaml"))).contains("HttpConnectionManager");
