@@ -73,6 +73,23 @@ class HardeningTest {
         assertThat(protocolErrors(reason)).as(name + ": counted as " + reason + " in " + protocolErrorLines() + " after " + resp).isEqualTo(counted + 1);
     }
 
+    @Test
+    void utf8InAHeaderValueIsForwardedByteForByte() throws IOException {
+        String resp;
+        try (Raw raw = new Raw(proxy.port("main"))) {
+            raw.send("GET /echo HTTP/1.1\r\nHost: h\r\nX-Name: caf\u00e9 \u2713\r\nConnection: close\r\n\r\n"
+                    .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            resp = raw.readUntilClose(5000);
+        }
+        assertThat(resp).startsWith("HTTP/1.1 200");
+        // Raw reads Latin-1 and the JDK backend echoes the header's bytes as Latin-1 characters in UTF-8
+        String body = new String(resp.substring(resp.indexOf("\r\n\r\n") + 4).getBytes(java.nio.charset.StandardCharsets.ISO_8859_1),
+                java.nio.charset.StandardCharsets.UTF_8);
+        String value = Backend.echoedHeaders(body).get("x-name");
+        assertThat(new String(value.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1), java.nio.charset.StandardCharsets.UTF_8))
+                .isEqualTo("caf\u00e9 \u2713");
+    }
+
     /** {@code trellis_downstream_protocol_errors_total} for {@code reason} on listener 'main' or 'timeouts'. */
     static double protocolErrors(String reason) {
         return proxy.sidecar.metrics().registry().find("trellis_downstream_protocol_errors").tag("reason", reason)

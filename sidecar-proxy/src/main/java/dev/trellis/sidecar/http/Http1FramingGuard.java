@@ -183,8 +183,9 @@ public final class Http1FramingGuard extends ChannelInboundHandlerAdapter {
             }
             lineStart = false;
         }
-        // Signed: bytes from 0x80 (obs-text, UTF-8) are negative, so they are refused too, as before.
-        if ((b < 0x20 && b != '\t' && b != '\r') || b == 0x7f) {
+        // Unsigned: bytes from 0x80 are obs-text (RFC 9110 5.5), UTF-8 in values among them, and allowed.
+        int u = b & 0xff;
+        if ((u < 0x20 && u != '\t' && u != '\r') || u == 0x7f) {
             violation = CONTROL_CHARACTER;
             return false;
         }

@@ -49,6 +49,20 @@ class Http1FramingGuardTest {
     }
 
     @Test
+    void obsTextAndUtf8InHeaderValuesPass() {
+        EmbeddedChannel ch = new EmbeddedChannel(new Http1FramingGuard(1024));
+        byte[] head = "GET / HTTP/1.1\r\nX-Name: caf\u00e9 \u2713\r\nX-Latin1: \u00ff\r\n\r\n"
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        ch.writeInbound(io.netty.buffer.Unpooled.wrappedBuffer(head));
+        io.netty.buffer.ByteBuf out = ch.readInbound();
+        assertThat(io.netty.buffer.ByteBufUtil.getBytes(out)).isEqualTo(head);
+        out.release();
+        assertThat(ch.isOpen()).isTrue();
+        assertThat(drain(ch)).isEmpty();
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
     void eachRefusalIsReportedWithItsReason() {
         java.util.List<String> reasons = new java.util.ArrayList<>();
         EmbeddedChannel fold = new EmbeddedChannel(new Http1FramingGuard(1024, reasons::add));

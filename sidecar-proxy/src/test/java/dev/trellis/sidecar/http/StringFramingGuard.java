@@ -159,7 +159,7 @@ final class StringFramingGuard extends ChannelInboundHandlerAdapter {
             return false;
         }
         lineStart = false;
-        if ((b < 0x20 && b != '\t' && b != '\r') || b == 0x7f) {
+        if (((b & 0xff) < 0x20 && b != '\t' && b != '\r') || b == 0x7f) {
             violation = "control_character";
             return false;
         }
