@@ -102,9 +102,17 @@ public final class Host {
 
     /** {@code ip:port} as shown in logs and {@code /clusters}. */
     public String label() {
-        String ip = address.getAddress() != null ? address.getAddress().getHostAddress() : address.getHostString();
-        return (ip.indexOf(':') >= 0 ? "[" + ip + "]" : ip) + ":" + address.getPort();
+        // made once: every request's stream info and access log line carry it
+        String l = label;
+        if (l == null) {
+            String ip = address.getAddress() != null ? address.getAddress().getHostAddress() : address.getHostString();
+            l = (ip.indexOf(':') >= 0 ? "[" + ip + "]" : ip) + ":" + address.getPort();
+            label = l;
+        }
+        return l;
     }
+
+    private volatile String label;
 
     @Override
     public String toString() {
