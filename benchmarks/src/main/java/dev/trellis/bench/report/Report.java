@@ -103,13 +103,17 @@ public final class Report {
                         .append(" |\n");
             }
         }
-        md.append("\nWhen the slowest request of each row was due (UTC), to line a stall up with proxy, GC or kernel logs: ");
+        md.append("\nWhen the slowest request of each row was due (UTC), to line a stall up with proxy, GC or kernel logs, ")
+                .append("and the largest lag of the benchmark JVM's own event loops in that window (a stall there is the ")
+                .append("generator's or the echo backend's, not a proxy's): ");
         StringJoiner slowest = new StringJoiner("; ");
         for (int rate : run.rates()) {
             for (ScenarioResult r : results) {
                 r.at(rate).filter(x -> x.load().slowestAt() != null).ifPresent(x -> slowest.add(
                         r.name() + " at " + rate + " rps: " + Fmt.ms(x.load().corrected().getMaxValue()) + " ms at "
-                                + SLOWEST_TIME.format(x.load().slowestAt())));
+                                + SLOWEST_TIME.format(x.load().slowestAt())
+                                + (x.benchLag() == null ? "" : " (bench JVM loops lagged at most "
+                                        + Fmt.ms(x.benchLag().nanos()) + " ms, at " + SLOWEST_TIME.format(x.benchLag().at()) + ")")));
             }
         }
         md.append(slowest.length() == 0 ? "-" : slowest.toString()).append(".\n");

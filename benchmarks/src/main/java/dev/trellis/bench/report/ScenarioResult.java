@@ -1,6 +1,7 @@
 package dev.trellis.bench.report;
 
 import dev.trellis.bench.load.LoadResult;
+import dev.trellis.bench.load.LoopLag;
 import java.util.List;
 import java.util.Optional;
 
@@ -17,8 +18,16 @@ public record ScenarioResult(String name, String path, Status status, String rea
 
     public enum Status { MEASURED, SKIPPED, FAILED }
 
-    /** One fixed-rate phase. {@code proxyCpuSeconds} and {@code proxyRssBytes} are null without proxies. */
-    public record RateResult(int rate, LoadResult load, Double proxyCpuSeconds, Long proxyRssBytes) {
+    /**
+     * One fixed-rate phase. {@code proxyCpuSeconds} and {@code proxyRssBytes} are null without proxies;
+     * {@code benchLag} is the largest lag of the benchmark JVM's own event loops in the measured window
+     * (null when not watched).
+     */
+    public record RateResult(int rate, LoadResult load, Double proxyCpuSeconds, Long proxyRssBytes, LoopLag.Max benchLag) {
+        public RateResult(int rate, LoadResult load, Double proxyCpuSeconds, Long proxyRssBytes) {
+            this(rate, load, proxyCpuSeconds, proxyRssBytes, null);
+        }
+
         /** Proxy CPU seconds per 1000 measured requests, or null. */
         public Double cpuPer1000() {
             return proxyCpuSeconds == null || load.requests() == 0 ? null : proxyCpuSeconds * 1000.0 / load.requests();

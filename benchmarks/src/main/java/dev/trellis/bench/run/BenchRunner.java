@@ -3,6 +3,7 @@ package dev.trellis.bench.run;
 import dev.trellis.bench.backend.EchoServer;
 import dev.trellis.bench.load.LoadGenerator;
 import dev.trellis.bench.load.LoadResult;
+import dev.trellis.bench.load.LoopLag;
 import dev.trellis.bench.load.Progress;
 import dev.trellis.bench.load.Transports;
 import dev.trellis.bench.report.LatencyPlot;
@@ -52,6 +53,8 @@ public final class BenchRunner {
     private final PrintStream err;
     private final boolean terminal;
     private final Binaries binaries;
+    /** Lag of this JVM's generator and backend loops, read per phase to tell its own stalls from a proxy's. */
+    private LoopLag benchLag;
 
     public BenchRunner(BenchSettings settings, PrintStream out, PrintStream err, boolean terminal, Binaries binaries) {
         this.settings = settings;
@@ -103,7 +106,12 @@ public final class BenchRunner {
             processes.deleteOnInterrupt(workDir);
             ScenarioContext ctx = new ScenarioContext(settings.protocol(), backend.address(), workDir,
                     outDir.resolve("pki"), placement, processes, binaries, settings.sidecar(), Duration.ofSeconds(60));
+            List<io.netty.util.concurrent.EventExecutor> loops = new ArrayList<>();
+            backendGroup.forEach(loops::add);
+            clientGroup.forEach(loops::add);
+            benchLag = LoopLag.watch(loops, Duration.ofMillis(5));
             results.addAll(measureAll(ctx, clientGroup, processes));
+            benchLag.close();
             copyConfigs(workDir, outDir.resolve("configs"));
         } finally {
             clientGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
@@ -305,13 +313,22 @@ public final class BenchRunner {
         Deployment d = l.deployment;
         try {
             double[] cpu = new double[2];
+            LoopLag.Max[] lag = new LoopLag.Max[1];
             Progress progress = new Progress();
             LoadResult r = withProgress(l.name + " @ " + rate + " rps", settings.warmup().plus(settings.duration()),
                     progress, () -> l.gen.openLoop(rate, settings.warmup(), settings.duration(), settings.drain(),
-                            progress, () -> cpu[0] = d.proxyCpuSeconds(), () -> cpu[1] = d.proxyCpuSeconds()));
+                            progress, () -> {
+                                cpu[0] = d.proxyCpuSeconds();
+                                benchLag.takeMax();
+                            }, () -> {
+                                cpu[1] = d.proxyCpuSeconds();
+                                lag[0] = benchLag.takeMax();
+                            }));
             Long rss = l.proxies() ? sum(d.proxies().stream().map(Deployment.Proxy::rssBytes).toList()) : null;
-            l.rates.add(new RateResult(rate, r, l.proxies() ? cpu[1] - cpu[0] : null, rss));
-            err.println("trellis bench: " + l.name + " @ " + rate + " rps: " + summary(r));
+            l.rates.add(new RateResult(rate, r, l.proxies() ? cpu[1] - cpu[0] : null, rss, lag[0]));
+            err.println("trellis bench: " + l.name + " @ " + rate + " rps: " + summary(r)
+                    + (lag[0] == null ? "" : String.format(Locale.ROOT, "; bench JVM loop lag max %.3f ms at %s",
+                            lag[0].nanos() / 1e6, lag[0].at())));
             String dead = d.deadProxy();
             if (dead != null) {
                 fail(l, dead + " during the " + rate + " rps phase", processes);

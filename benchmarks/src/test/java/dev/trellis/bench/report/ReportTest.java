@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.trellis.bench.load.Latencies;
 import dev.trellis.bench.load.LoadResult;
+import dev.trellis.bench.load.LoopLag;
 import dev.trellis.bench.report.ScenarioResult.MaxResult;
 import dev.trellis.bench.report.ScenarioResult.RateResult;
 import dev.trellis.bench.run.BenchRunner;
@@ -55,7 +56,8 @@ class ReportTest {
                 List.of(new RateResult(1000, load(1000, histogram(100 * US, 400 * US), 0, Map.of()), null, null)),
                 new MaxResult(load(0, histogram(50 * US, 100 * US), 0, Map.of()), 1, null), null, List.of());
         ScenarioResult haproxy = new ScenarioResult("haproxy", "client -> HAProxy -> echo", ScenarioResult.Status.MEASURED, null,
-                List.of(new RateResult(1000, load(1000, histogram(300 * US, 800 * US), 2, Map.of("HTTP 503", 2L)), 0.25, 20L << 20)),
+                List.of(new RateResult(1000, load(1000, histogram(300 * US, 800 * US), 2, Map.of("HTTP 503", 2L)), 0.25, 20L << 20,
+                        new LoopLag.Max(2_500_000, Instant.parse("2026-01-01T00:00:13.150Z")))),
                 new MaxResult(load(0, histogram(80 * US, 200 * US), 0, Map.of()), 1, 0.5), 30L << 20, List.of("haproxy"));
         ScenarioResult sidecar = ScenarioResult.skipped("sidecar", "client -> sidecar -> echo",
                 "sidecar jar not found: sidecar-proxy/target/trellis-sidecar.jar");
@@ -79,7 +81,8 @@ class ReportTest {
         assertThat(md).contains("| CPU | Test CPU |").contains("| CPU placement | Pinned with taskset");
         assertThat(md).contains("coordinated-omission correction");
         // the slowest request of each row: its latency and when it was due, to find a stall in other logs
-        assertThat(md).contains("direct at 1000 rps: 0.400 ms at 00:00:12.745; haproxy at 1000 rps: 0.800 ms at 00:00:13.145.");
+        assertThat(md).contains("direct at 1000 rps: 0.400 ms at 00:00:12.745; haproxy at 1000 rps: 0.800 ms at 00:00:13.145"
+                + " (bench JVM loops lagged at most 2.500 ms, at 00:00:13.150).");
     }
 
     @Test
