@@ -90,6 +90,31 @@ class HardeningTest {
                 .isEqualTo("caf\u00e9 \u2713");
     }
 
+    @Test
+    void theEventLoopWatchdogRunsAndCountsStalls() {
+        assertThat(Thread.getAllStackTraces().keySet()).anyMatch(t -> t.getName().equals("trellis-watchdog") && t.isAlive());
+        assertThat(proxy.sidecar.metrics().scrape().lines())
+                .anyMatch(l -> l.startsWith("trellis_event_loop_stalls_total "));
+    }
+
+    @Test
+    void theWatchdogSettingIsCheckedNamingIt() {
+        try {
+            System.setProperty(Sidecar.WATCHDOG_PROPERTY, "soon");
+            org.assertj.core.api.Assertions.assertThatThrownBy(Sidecar::watchdogMissTimeout)
+                    .hasMessage("trellis.watchdog.missTimeout: 'soon' (expected: a duration such as 200ms, or 0 for off)");
+            System.setProperty(Sidecar.WATCHDOG_PROPERTY, "-1s");
+            org.assertj.core.api.Assertions.assertThatThrownBy(Sidecar::watchdogMissTimeout).hasMessageContaining("'-1s'");
+            System.setProperty(Sidecar.WATCHDOG_PROPERTY, "0");
+            assertThat(Sidecar.watchdogMissTimeout()).isZero();
+            System.setProperty(Sidecar.WATCHDOG_PROPERTY, "50ms");
+            assertThat(Sidecar.watchdogMissTimeout()).isEqualTo(java.time.Duration.ofMillis(50));
+        } finally {
+            System.clearProperty(Sidecar.WATCHDOG_PROPERTY);
+        }
+        assertThat(Sidecar.watchdogMissTimeout()).isEqualTo(java.time.Duration.ofMillis(200));
+    }
+
     /** {@code trellis_downstream_protocol_errors_total} for {@code reason} on listener 'main' or 'timeouts'. */
     static double protocolErrors(String reason) {
         return proxy.sidecar.metrics().registry().find("trellis_downstream_protocol_errors").tag("reason", reason)
