@@ -31,7 +31,17 @@ import picocli.CommandLine.Model.CommandSpec;
                 DemoCommand.class,
         })
 public final class SidecarMain {
+    /** Netty's JFR events, off unless the JVM was given {@value #NETTY_JFR}. */
+    static final String NETTY_JFR = "io.netty.jfr.enabled";
+
     public static void main(String[] args) {
+        // Netty's pooled allocator registers its JFR events when it first makes a chunk, which
+        // initialises all of JFR on that thread: an event loop stalled 300-650 ms mid-traffic (seen
+        // by the watchdog in a benchmark run), and JFR's classes stay loaded. Set before any Netty
+        // class reads it; -Dio.netty.jfr.enabled=true turns the events back on.
+        if (System.getProperty(NETTY_JFR) == null) {
+            System.setProperty(NETTY_JFR, "false");
+        }
         Cli.main(new SidecarMain(), args);
     }
 
