@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Properties;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
@@ -39,10 +40,12 @@ public final class SidecarMain {
         // initialises all of JFR on that thread: an event loop stalled 300-650 ms mid-traffic (seen
         // by the watchdog in a benchmark run), and JFR's classes stay loaded. Set before any Netty
         // class reads it; -Dio.netty.jfr.enabled=true turns the events back on.
-        if (System.getProperty(NETTY_JFR) == null) {
-            System.setProperty(NETTY_JFR, "false");
-        }
+        nettyJfrOffUnlessSet(System.getProperties());
         Cli.main(new SidecarMain(), args);
+    }
+
+    static void nettyJfrOffUnlessSet(Properties jvm) {
+        jvm.putIfAbsent(NETTY_JFR, "false");
     }
 
     @Command(name = "sidecar", mixinStandardHelpOptions = true, sortOptions = false,

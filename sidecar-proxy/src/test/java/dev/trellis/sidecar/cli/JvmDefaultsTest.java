@@ -3,6 +3,7 @@ package dev.trellis.sidecar.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.List;
+import java.util.Properties;
 import org.junit.jupiter.api.Test;
 
 /** The shipped JVM defaults parse as the java launcher reads an argument file, and extra options come last. */
@@ -13,6 +14,24 @@ class JvmDefaultsTest {
         assertThat(o).contains("-XX:+UseSerialGC");
         assertThat(o).anyMatch(s -> s.startsWith("-Xmx"));
         assertThat(o).allMatch(s -> s.startsWith("-") && !s.contains("#"));
+    }
+
+    @Test
+    void nettyLeakDetectionAndJfrEventsAreOffInRunningSidecars() {
+        assertThat(JvmDefaults.options())
+                .contains("-Dio.netty.leakDetection.level=disabled", "-Dio.netty.jfr.enabled=false");
+    }
+
+    @Test
+    void sidecarMainTurnsNettyJfrEventsOffUnlessTheJvmWasToldOtherwise() {
+        Properties absent = new Properties();
+        SidecarMain.nettyJfrOffUnlessSet(absent);
+        assertThat(absent.getProperty(SidecarMain.NETTY_JFR)).isEqualTo("false");
+
+        Properties given = new Properties();
+        given.setProperty(SidecarMain.NETTY_JFR, "true");
+        SidecarMain.nettyJfrOffUnlessSet(given);
+        assertThat(given.getProperty(SidecarMain.NETTY_JFR)).isEqualTo("true");
     }
 
     @Test
