@@ -278,47 +278,8 @@ public final class Http1FramingGuard extends ChannelInboundHandlerAdapter {
 
     /** A content-length value as Long.parseLong of the trimmed text: optional sign, decimal digits. */
     private void decimalByte(byte b) {
-        boolean space = b == ' ' || b == '\t' || b == '\r';
         int d = b - '0';
-        boolean digit = d >= 0 && d <= 9;
-        switch (number) {
-            case NUM_LEADING -> {
-                if (digit) {
-                    value = d;
-                    number = NUM_DIGITS;
-                } else if (b == '+' || b == '-') {
-                    negative = b == '-';
-                    number = NUM_SIGN;
-                } else if (!space) {
-                    number = NUM_BAD;
-                }
-            }
-            case NUM_SIGN -> {
-                if (digit) {
-                    value = d;
-                    number = NUM_DIGITS;
-                } else {
-                    number = NUM_BAD;
-                }
-            }
-            case NUM_DIGITS -> {
-                if (digit) {
-                    if (value > (Long.MAX_VALUE - d) / 10) {
-                        number = NUM_BAD;
-                    } else {
-                        value = value * 10 + d;
-                    }
-                } else {
-                    number = space ? NUM_TRAILING : NUM_BAD;
-                }
-            }
-            case NUM_TRAILING -> {
-                if (!space) {
-                    number = NUM_BAD;
-                }
-            }
-            default -> { }
-        }
+        numberByte(b, d >= 0 && d <= 9 ? d : -1, b == ' ' || b == '\t' || b == '\r', 10, false);
         if (number == NUM_BAD) {
             // Garbage or overflow: the rest of the line cannot change that, and contentLength is
             // only read once this line has ended.
@@ -358,43 +319,47 @@ public final class Http1FramingGuard extends ChannelInboundHandlerAdapter {
             return true;
         }
         // As String.trim(): every char up to space; bytes from 0x80 are negative here.
-        boolean space = b >= 0 && b <= ' ';
-        int d = hex(b);
+        numberByte(b, hex(b), b >= 0 && b <= ' ', 16, true);
+        if (number == NUM_BAD) {
+            // It cannot parse whatever follows on this line, so the decoder gets the rest as is.
+            state = PASS;
+            return false;
+        }
+        return true;
+    }
+
+    /**
+     * One byte of a number as Long.parseLong(trimmed text, radix) reads it, with {@code digit} -1
+     * for a byte that is no digit; where {@code extensions} may follow (chunk sizes), ';' ends it.
+     */
+    private void numberByte(byte b, int digit, boolean space, int radix, boolean extensions) {
         switch (number) {
-            case NUM_LEADING -> {
-                if (d >= 0) {
-                    value = d;
+            case NUM_LEADING, NUM_SIGN -> {
+                if (digit >= 0) {
+                    value = digit;
                     number = NUM_DIGITS;
-                } else if (b == '+' || b == '-') {
+                } else if (number == NUM_LEADING && (b == '+' || b == '-')) {
                     negative = b == '-';
                     number = NUM_SIGN;
-                } else if (!space) {
-                    number = NUM_BAD;
-                }
-            }
-            case NUM_SIGN -> {
-                if (d >= 0) {
-                    value = d;
-                    number = NUM_DIGITS;
-                } else {
+                } else if (number == NUM_SIGN || !space) {
                     number = NUM_BAD;
                 }
             }
             case NUM_DIGITS -> {
-                if (d >= 0) {
-                    if (value > (Long.MAX_VALUE - d) >>> 4) {
+                if (digit >= 0) {
+                    if (value > (Long.MAX_VALUE - digit) / radix) {
                         number = NUM_BAD;
                     } else {
-                        value = value << 4 | d;
+                        value = value * radix + digit;
                     }
-                } else if (b == ';') {
+                } else if (extensions && b == ';') {
                     number = NUM_EXTENSION;
                 } else {
                     number = space ? NUM_TRAILING : NUM_BAD;
                 }
             }
             case NUM_TRAILING -> {
-                if (b == ';') {
+                if (extensions && b == ';') {
                     number = NUM_EXTENSION;
                 } else if (!space) {
                     number = NUM_BAD;
@@ -402,12 +367,6 @@ public final class Http1FramingGuard extends ChannelInboundHandlerAdapter {
             }
             default -> { }
         }
-        if (number == NUM_BAD) {
-            // It cannot parse whatever follows on this line, so the decoder gets the rest as is.
-            state = PASS;
-            return false;
-        }
-        return true;
     }
 
     private void endOfHead() {
