@@ -1,5 +1,6 @@
 package dev.trellis.sidecar;
 
+import dev.trellis.common.Durations;
 import dev.trellis.sidecar.admin.AdminServer;
 import dev.trellis.sidecar.admin.SidecarMetrics;
 import dev.trellis.sidecar.cluster.Cluster;
@@ -9,6 +10,7 @@ import dev.trellis.sidecar.config.ListenerConfig;
 import dev.trellis.sidecar.config.SidecarConfig;
 import dev.trellis.sidecar.http.HttpConnectionManager;
 import dev.trellis.sidecar.identity.MeshTls;
+import dev.trellis.sidecar.internal.LoopWatchdog;
 import dev.trellis.sidecar.internal.SslContexts;
 import dev.trellis.sidecar.internal.Transports;
 import dev.trellis.sidecar.listener.ListenerState;
@@ -18,6 +20,7 @@ import dev.trellis.sidecar.observe.Telemetry;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.ssl.SslContext;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -41,7 +44,7 @@ public final class Sidecar implements AutoCloseable {
     private final EventLoopGroup workers;
     private final ScheduledExecutorService background;
     /** Reports event loops that stop running tasks (null when {@value #WATCHDOG_PROPERTY} is 0). */
-    private final java.io.Closeable watchdog;
+    private final LoopWatchdog watchdog;
 
     /** JVM property: how long an event loop may go without running a task before it is reported (default 200ms, 0: off). */
     public static final String WATCHDOG_PROPERTY = "trellis.watchdog.missTimeout";
@@ -59,7 +62,7 @@ public final class Sidecar implements AutoCloseable {
     private final MeshTls mesh;
 
     private Sidecar(Supplier<SidecarConfig> source, int workerThreads, int accessLogQueue, MeshTls mesh) {
-        java.time.Duration watchdogMiss = watchdogMissTimeout();
+        Duration watchdogMiss = watchdogMissTimeout();
         this.source = source;
         this.mesh = mesh;
         this.telemetry = new Telemetry(metrics, java.time.Clock.systemUTC(), accessLogQueue);
@@ -70,57 +73,25 @@ public final class Sidecar implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        this.watchdog = startWatchdog(workers, metrics, watchdogMiss);
+        this.watchdog = watchdogMiss.isZero() ? null : LoopWatchdog.watch(workers, watchdogMiss, WATCHDOG_PROPERTY, metrics.registry());
         this.clusters = new ClusterManager(background, mesh);
         metrics.clusters(clusters::all);
         this.admin = new AdminServer(this, background);
     }
 
     /** {@value #WATCHDOG_PROPERTY}, read before anything is started so that a bad value leaks no thread. */
-    static java.time.Duration watchdogMissTimeout() {
+    static Duration watchdogMissTimeout() {
         String text = System.getProperty(WATCHDOG_PROPERTY, "200ms").trim();
-        java.time.Duration miss;
+        Duration miss;
         try {
-            miss = text.equals("0") ? java.time.Duration.ZERO : dev.trellis.common.Durations.parse(text);
+            miss = text.equals("0") ? Duration.ZERO : Durations.parse(text);
         } catch (IllegalArgumentException e) {
-            miss = java.time.Duration.ofSeconds(-1);
+            miss = Duration.ofSeconds(-1);
         }
         if (miss.isNegative()) {
             throw new IllegalArgumentException(WATCHDOG_PROPERTY + ": '" + text + "' (expected: a duration such as 200ms, or 0 for off)");
         }
         return miss;
-    }
-
-    private static java.io.Closeable startWatchdog(EventLoopGroup loops, SidecarMetrics metrics, java.time.Duration miss) {
-        if (miss.isZero()) {
-            return null;
-        }
-        io.micrometer.core.instrument.Counter stalls = io.micrometer.core.instrument.Counter.builder("trellis.event.loop.stalls")
-                .description("Times an event loop went longer than " + WATCHDOG_PROPERTY + " without running a task")
-                .register(metrics.registry());
-        ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "trellis-watchdog");
-            t.setDaemon(true);
-            return t;
-        });
-        java.util.List<io.netty.util.concurrent.EventExecutor> executors = new java.util.ArrayList<>();
-        loops.forEach(executors::add);
-        dev.trellis.sidecar.internal.LoopWatchdog w = new dev.trellis.sidecar.internal.LoopWatchdog(executors, miss,
-                System::nanoTime, m -> {
-                    if (m.recovered()) {
-                        log.warn("event loop {} ran again after a stall of {} ms (watchdog {} ms late)", m.loop(),
-                                m.stalledNanos() / 1_000_000, m.watchdogLateNanos() / 1_000_000);
-                    } else {
-                        stalls.increment();
-                        log.warn("event loop {} has run no task for {} ms (watchdog {} ms late: if about as long, the whole "
-                                + "process was not running); its thread is at:\n{}", m.loop(), m.stalledNanos() / 1_000_000,
-                                m.watchdogLateNanos() / 1_000_000, m.stack());
-                    }
-                }).start(timer);
-        return () -> {
-            w.close();
-            timer.shutdownNow();
-        };
     }
 
     /**
@@ -345,7 +316,7 @@ public final class Sidecar implements AutoCloseable {
      * Re-reads the certificate and key files of TLS listeners when they change, checking every
      * {@code interval}: new connections get the new certificate, open ones keep theirs.
      */
-    public void watchCertificates(java.time.Duration interval) {
+    public void watchCertificates(Duration interval) {
         dev.trellis.sidecar.listener.CertificateWatcher w = new dev.trellis.sidecar.listener.CertificateWatcher(
                 this::tlsFiles, this::refreshTls);
         w.check();
@@ -432,11 +403,7 @@ public final class Sidecar implements AutoCloseable {
         workers.shutdownGracefully(0, 2, TimeUnit.SECONDS);
         background.shutdownNow();
         if (watchdog != null) {
-            try {
-                watchdog.close();
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
+            watchdog.close();
         }
     }
 }

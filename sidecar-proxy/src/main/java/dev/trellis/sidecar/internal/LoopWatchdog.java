@@ -1,16 +1,22 @@
 package dev.trellis.sidecar.internal;
 
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.EventExecutor;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Envoy's worker watchdog for event loops: each loop is asked to run a heartbeat task every half
@@ -21,6 +27,8 @@ import java.util.stream.Collectors;
  * was (if it was late by about as much, the whole process was not running, not just the loop).
  */
 public final class LoopWatchdog implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(LoopWatchdog.class);
+
     /** A stall of one loop; {@code recovered} false while it lasts, true once the heartbeat ran. */
     public record Miss(String loop, long stalledNanos, long watchdogLateNanos, boolean recovered, String stack) {}
 
@@ -31,6 +39,8 @@ public final class LoopWatchdog implements AutoCloseable {
     private long nextCheck = Long.MIN_VALUE;
     private volatile long lastLate;
     private ScheduledFuture<?> task;
+    /** The thread {@link #watch} started, shut down on close. */
+    private ScheduledExecutorService ownedTimer;
 
     private static final class Watched {
         final EventExecutor loop;
@@ -51,6 +61,38 @@ public final class LoopWatchdog implements AutoCloseable {
         this.ticker = ticker;
         this.onMiss = onMiss;
         loops.forEach(l -> this.loops.add(new Watched(l)));
+    }
+
+    /**
+     * Watches every loop of {@code loops} from a {@code trellis-watchdog} thread, logging each stall
+     * with the loop's stack and counting it in {@code trellis.event.loop.stalls}; {@link #close()}
+     * stops the thread. {@code setting} names where {@code missTimeout} came from, for the meter's
+     * description.
+     */
+    public static LoopWatchdog watch(EventLoopGroup loops, Duration missTimeout, String setting, MeterRegistry registry) {
+        Counter stalls = Counter.builder("trellis.event.loop.stalls")
+                .description("Times an event loop went longer than " + setting + " without running a task")
+                .register(registry);
+        List<EventExecutor> executors = new ArrayList<>();
+        loops.forEach(executors::add);
+        LoopWatchdog watchdog = new LoopWatchdog(executors, missTimeout, System::nanoTime, m -> {
+            if (m.recovered()) {
+                log.warn("event loop {} ran again after a stall of {} ms (watchdog {} ms late)", m.loop(),
+                        m.stalledNanos() / 1_000_000, m.watchdogLateNanos() / 1_000_000);
+            } else {
+                stalls.increment();
+                log.warn("event loop {} has run no task for {} ms (watchdog {} ms late: if about as long, the whole "
+                        + "process was not running); its thread is at:\n{}", m.loop(), m.stalledNanos() / 1_000_000,
+                        m.watchdogLateNanos() / 1_000_000, m.stack());
+            }
+        });
+        ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "trellis-watchdog");
+            t.setDaemon(true);
+            return t;
+        });
+        watchdog.ownedTimer = timer;
+        return watchdog.start(timer);
     }
 
     /** Runs {@link #check()} on {@code scheduler} every half miss timeout. */
@@ -109,6 +151,9 @@ public final class LoopWatchdog implements AutoCloseable {
     public void close() {
         if (task != null) {
             task.cancel(false);
+        }
+        if (ownedTimer != null) {
+            ownedTimer.shutdownNow();
         }
     }
 }

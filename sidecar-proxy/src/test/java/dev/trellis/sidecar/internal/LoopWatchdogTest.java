@@ -2,10 +2,15 @@ package dev.trellis.sidecar.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.channel.DefaultEventLoop;
+import io.netty.channel.DefaultEventLoopGroup;
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -103,5 +108,36 @@ class LoopWatchdogTest {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    @Test
+    void watchCountsAStallOfARealLoopAndItsThreadEndsOnClose() throws Exception {
+        DefaultEventLoopGroup group = new DefaultEventLoopGroup(1);
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        CountDownLatch release = new CountDownLatch(1);
+        Set<Thread> before = watchdogThreads();
+        try (LoopWatchdog w = LoopWatchdog.watch(group, Duration.ofMillis(20), "test.setting", registry)) {
+            group.execute(() -> {
+                try {
+                    release.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> registry.counter("trellis.event.loop.stalls").count() >= 1);
+            assertThat(registry.get("trellis.event.loop.stalls").counter().getId().getDescription()).contains("test.setting");
+        } finally {
+            release.countDown();
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(5, TimeUnit.SECONDS);
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> before.containsAll(watchdogThreads()));
+    }
+
+    /** Live watchdog threads; other tests' sidecars in this JVM may have their own. */
+    private static Set<Thread> watchdogThreads() {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().equals("trellis-watchdog") && t.isAlive())
+                .collect(Collectors.toSet());
     }
 }
