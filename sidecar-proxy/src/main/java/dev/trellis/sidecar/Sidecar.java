@@ -9,6 +9,7 @@ import dev.trellis.sidecar.config.ListenerConfig;
 import dev.trellis.sidecar.config.SidecarConfig;
 import dev.trellis.sidecar.http.HttpConnectionManager;
 import dev.trellis.sidecar.identity.MeshTls;
+import dev.trellis.sidecar.internal.DaemonThreads;
 import dev.trellis.sidecar.internal.LoopWatchdog;
 import dev.trellis.sidecar.internal.SslContexts;
 import dev.trellis.sidecar.internal.Transports;
@@ -23,7 +24,6 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -66,11 +66,7 @@ public final class Sidecar implements AutoCloseable {
         this.telemetry = new Telemetry(metrics, java.time.Clock.systemUTC(), accessLogQueue);
         this.boss = Transports.group(1, "trellis-accept");
         this.workers = Transports.group(workerThreads, "trellis-io");
-        this.background = Executors.newScheduledThreadPool(1, r -> {
-            Thread t = new Thread(r, "trellis-background");
-            t.setDaemon(true);
-            return t;
-        });
+        this.background = DaemonThreads.scheduler("trellis-background");
         this.watchdog = watchdogMiss.isZero() ? null : LoopWatchdog.watch(workers, watchdogMiss, WATCHDOG_PROPERTY, metrics.registry());
         this.clusters = new ClusterManager(background, mesh);
         metrics.clusters(clusters::all);

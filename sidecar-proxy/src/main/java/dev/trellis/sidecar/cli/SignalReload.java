@@ -1,6 +1,7 @@
 package dev.trellis.sidecar.cli;
 
 import dev.trellis.sidecar.Sidecar;
+import dev.trellis.sidecar.internal.DaemonThreads;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -13,11 +14,7 @@ final class SignalReload {
     @SuppressWarnings("restriction")
     static void install(Sidecar sidecar) {
         try {
-            sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sig -> {
-                Thread t = new Thread(() -> sidecar.reload(), "trellis-sighup");
-                t.setDaemon(true);
-                t.start();
-            });
+            sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sig -> DaemonThreads.start("trellis-sighup", sidecar::reload));
         } catch (IllegalArgumentException | UnsupportedOperationException e) {
             log.warn("SIGHUP reload not available here: {}", e.getMessage());
         }

@@ -8,7 +8,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -86,11 +85,7 @@ public final class LoopWatchdog implements AutoCloseable {
                         m.watchdogLateNanos() / 1_000_000, m.stack());
             }
         });
-        ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "trellis-watchdog");
-            t.setDaemon(true);
-            return t;
-        });
+        ScheduledExecutorService timer = DaemonThreads.scheduler("trellis-watchdog");
         watchdog.ownedTimer = timer;
         return watchdog.start(timer);
     }

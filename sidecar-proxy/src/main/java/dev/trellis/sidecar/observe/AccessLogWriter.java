@@ -1,5 +1,6 @@
 package dev.trellis.sidecar.observe;
 
+import dev.trellis.sidecar.internal.DaemonThreads;
 import io.micrometer.core.instrument.Counter;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
@@ -42,9 +43,7 @@ public final class AccessLogWriter implements AutoCloseable {
         this.queue = new ArrayBlockingQueue<>(capacity);
         this.dropped = dropped;
         this.written = written;
-        this.thread = new Thread(this::run, "trellis-access-log");
-        thread.setDaemon(true);
-        thread.start();
+        this.thread = DaemonThreads.start("trellis-access-log", this::run);
     }
 
     public String name() {

@@ -1,6 +1,7 @@
 package dev.trellis.sidecar.registration;
 
 import dev.trellis.controlplane.api.v1.HealthStatus;
+import dev.trellis.sidecar.internal.DaemonThreads;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -10,7 +11,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.Objects;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -64,11 +64,7 @@ public final class AppHealthChecker implements AutoCloseable {
         this.http = protocol == null || protocol.isEmpty() || protocol.equals("http");
         this.settings = Objects.requireNonNull(settings);
         this.listener = Objects.requireNonNull(listener);
-        this.executor = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "trellis-app-health");
-            t.setDaemon(true);
-            return t;
-        });
+        this.executor = DaemonThreads.scheduler("trellis-app-health");
         this.client = http ? HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(settings.timeout()).build() : null;
     }

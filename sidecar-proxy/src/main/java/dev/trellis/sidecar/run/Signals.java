@@ -1,5 +1,6 @@
 package dev.trellis.sidecar.run;
 
+import dev.trellis.sidecar.internal.DaemonThreads;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,11 +25,8 @@ public final class Signals {
                 continue;
             }
             try {
-                sun.misc.Signal.handle(new sun.misc.Signal(name), sig -> {
-                    Thread t = new Thread(() -> onSignal.accept("SIG" + name), "trellis-sig" + name.toLowerCase(java.util.Locale.ROOT));
-                    t.setDaemon(true);
-                    t.start();
-                });
+                sun.misc.Signal.handle(new sun.misc.Signal(name), sig -> DaemonThreads.start("trellis-sig" + name.toLowerCase(java.util.Locale.ROOT),
+                        () -> onSignal.accept("SIG" + name)));
             } catch (IllegalArgumentException | UnsupportedOperationException e) {
                 log.warn("SIG{} cannot be handled here ({}); it keeps its default", name, e.getMessage());
             }

@@ -6,8 +6,8 @@ import dev.trellis.sidecar.config.ConfigException;
 import dev.trellis.sidecar.config.SidecarConfig;
 import dev.trellis.sidecar.identity.IdentityOptions;
 import dev.trellis.sidecar.identity.WorkloadIdentity;
+import dev.trellis.sidecar.internal.DaemonThreads;
 import io.grpc.ManagedChannel;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.function.Supplier;
 
@@ -29,11 +29,7 @@ public record ProxyRuntime(Sidecar sidecar, ScheduledExecutorService executor, W
      */
     public static ProxyRuntime start(Supplier<SidecarConfig> source, int ioThreads, HostPort controlPlane,
                                      IdentityOptions id, String service, String node) throws InterruptedException {
-        ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "trellis-xds");
-            t.setDaemon(true);
-            return t;
-        });
+        ScheduledExecutorService executor = DaemonThreads.scheduler("trellis-xds");
         WorkloadIdentity identity;
         try {
             identity = id == null ? null : id.build(controlPlane, service, node, executor);
