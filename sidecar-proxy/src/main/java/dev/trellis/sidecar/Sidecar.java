@@ -73,6 +73,16 @@ public final class Sidecar implements AutoCloseable {
         this.admin = new AdminServer(this, background);
     }
 
+    /**
+     * Reads the sidecar's JVM properties ({@value #WATCHDOG_PROPERTY}, {@value Transports#PROPERTY})
+     * and throws a bad one as an {@link IllegalArgumentException} that names it, so a command line
+     * can report it before it starts anything.
+     */
+    public static void checkJvmProperties() {
+        watchdogMissTimeout();
+        Transports.kind();
+    }
+
     /** {@value #WATCHDOG_PROPERTY}, read before anything is started so that a bad value leaks no thread. */
     static Duration watchdogMissTimeout() {
         String text = System.getProperty(WATCHDOG_PROPERTY, "200ms").trim();

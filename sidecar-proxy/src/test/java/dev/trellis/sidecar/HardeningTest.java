@@ -103,6 +103,7 @@ class HardeningTest {
             System.setProperty(Sidecar.WATCHDOG_PROPERTY, "soon");
             org.assertj.core.api.Assertions.assertThatThrownBy(Sidecar::watchdogMissTimeout)
                     .hasMessage("trellis.watchdog.missTimeout: 'soon' (expected: a duration such as 200ms, or 0 for off)");
+            org.assertj.core.api.Assertions.assertThatThrownBy(Sidecar::checkJvmProperties).hasMessageStartingWith("trellis.watchdog.missTimeout: 'soon'");
             System.setProperty(Sidecar.WATCHDOG_PROPERTY, "-1s");
             org.assertj.core.api.Assertions.assertThatThrownBy(Sidecar::watchdogMissTimeout).hasMessageContaining("'-1s'");
             System.setProperty(Sidecar.WATCHDOG_PROPERTY, "0");

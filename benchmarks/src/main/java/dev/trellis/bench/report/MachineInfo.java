@@ -31,7 +31,7 @@ public final class MachineInfo {
         m.put("benchmark JVM flags", args.isEmpty() ? "(none)" : String.join(" ", args));
         m.put("benchmark JVM heap", "max " + (Runtime.getRuntime().maxMemory() >> 20) + " MiB, GC "
                 + String.join(", ", ManagementFactory.getGarbageCollectorMXBeans().stream().map(b -> b.getName()).toList()));
-        m.put("Netty transport", Transports.name());
+        m.put("Netty transport of the load generator and echo backend", Transports.name());
         m.put("HAProxy", version(binaries, "haproxy", "-v").orElse("not installed"));
         m.put("nginx", version(binaries, "nginx", "-v").orElse("not installed"));
         return m;

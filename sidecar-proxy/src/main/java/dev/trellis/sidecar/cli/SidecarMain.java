@@ -41,6 +41,12 @@ public final class SidecarMain {
         // by the watchdog in a benchmark run), and JFR's classes stay loaded. Set before any Netty
         // class reads it; -Dio.netty.jfr.enabled=true turns the events back on.
         nettyJfrOffUnlessSet(System.getProperties());
+        try {
+            Sidecar.checkJvmProperties();
+        } catch (IllegalArgumentException e) {
+            System.err.println("trellis: " + e.getMessage());
+            System.exit(Cli.USAGE);
+        }
         Cli.main(new SidecarMain(), args);
     }
 
