@@ -56,7 +56,7 @@ class SighupReloadProcessTest {
         try (Backend backend = new Backend("app")) {
             Files.writeString(file, config(backend, "v1"));
             Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    // NIO here: the in-process tests run on io_uring or epoll, so NIO carries real traffic too
+                    // NIO here: the in-process tests run on epoll, so NIO carries real traffic too
                     "-Xmx128m", "-XX:TieredStopAtLevel=1", "-Dtrellis.transport=nio", "-cp", System.getProperty("java.class.path"),
                     SidecarMain.class.getName(), "sidecar", "--config", file.toString(), "--io-threads", "1")
                     .redirectErrorStream(true).redirectOutput(log.toFile()).start();
