@@ -17,10 +17,11 @@ import io.netty.channel.uring.IoUringIoHandler;
 import io.netty.channel.uring.IoUringServerSocketChannel;
 import io.netty.channel.uring.IoUringSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
-import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
+import java.util.stream.Collectors;
 
 /**
  * The Netty transport of every sidecar socket: native epoll where it loads, else NIO; io_uring when
@@ -103,31 +104,24 @@ public final class Transports {
      */
     static Kind choose(String requested) {
         String r = requested.trim();
-        List<String> expected = new ArrayList<>(List.of("auto"));
+        if (r.equals("auto")) {
+            // lazily, so a machine with epoll never loads the io_uring library at start; NIO always loads
+            return Arrays.stream(Kind.values()).filter(Kind::available).findFirst().orElseThrow();
+        }
         for (Kind k : Kind.values()) {
-            if (r.equals("auto") && k.available()) {
-                return k;
-            }
             if (r.equals(k.id)) {
                 if (k.available()) {
                     return k;
                 }
                 throw new IllegalArgumentException(PROPERTY + ": '" + r + "' cannot be used here (" + k.cause.get()
-                        + ") (expected: auto or " + String.join(", ", availableIds()) + ")");
+                        + ") (expected: auto or " + ids(Arrays.stream(Kind.values()).filter(Kind::available).toList()) + ")");
             }
-            expected.add(k.id);
         }
-        throw new IllegalArgumentException(PROPERTY + ": '" + r + "' (expected: " + String.join(", ", expected) + ")");
+        throw new IllegalArgumentException(PROPERTY + ": '" + r + "' (expected: auto, " + ids(List.of(Kind.values())) + ")");
     }
 
-    private static List<String> availableIds() {
-        List<String> ids = new ArrayList<>();
-        for (Kind k : Kind.values()) {
-            if (k.available()) {
-                ids.add(k.id);
-            }
-        }
-        return ids;
+    private static String ids(List<Kind> kinds) {
+        return kinds.stream().map(Kind::id).collect(Collectors.joining(", "));
     }
 
     /** The chosen transport; a bad {@value #PROPERTY} is thrown here, before any thread starts. */
