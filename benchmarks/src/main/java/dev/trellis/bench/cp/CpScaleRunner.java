@@ -70,7 +70,7 @@ public final class CpScaleRunner {
         Path outDir = settings.out();
         Files.createDirectories(outDir);
         Map<String, String> machine = MachineInfo.collect(Binaries.system(), CpuPlacement.allowedCpus());
-        machine.keySet().removeAll(List.of("HAProxy", "nginx", "Netty transport of the load generator and echo backend"));
+        machine.keySet().removeAll(List.of("HAProxy", "nginx", MachineInfo.NETTY_TRANSPORT));
         Topology topo = Topology.of(settings.services(), settings.proxies(), settings.upstreams(), settings.seed());
         Map<String, Integer> instances = topo.instancesByService();
         Path dataDir = Files.createTempDirectory("trellis-cp-scale-");

@@ -15,6 +15,9 @@ import java.util.concurrent.TimeUnit;
 
 /** What the report says about the machine, the JVM and the peers' versions. */
 public final class MachineInfo {
+    /** The label of the benchmark JVM's own transport (sidecars log theirs). */
+    public static final String NETTY_TRANSPORT = "Netty transport of the load generator and echo backend";
+
     private MachineInfo() {}
 
     /** Label -> value, in display order. */
@@ -31,7 +34,7 @@ public final class MachineInfo {
         m.put("benchmark JVM flags", args.isEmpty() ? "(none)" : String.join(" ", args));
         m.put("benchmark JVM heap", "max " + (Runtime.getRuntime().maxMemory() >> 20) + " MiB, GC "
                 + String.join(", ", ManagementFactory.getGarbageCollectorMXBeans().stream().map(b -> b.getName()).toList()));
-        m.put("Netty transport of the load generator and echo backend", Transports.name());
+        m.put(NETTY_TRANSPORT, Transports.name());
         m.put("HAProxy", version(binaries, "haproxy", "-v").orElse("not installed"));
         m.put("nginx", version(binaries, "nginx", "-v").orElse("not installed"));
         return m;
