@@ -45,6 +45,12 @@ public final class ProxyTracker implements DiscoveryServerCallbacks, RemovalTrac
     private final Scheduler scheduler;
     private final MeterRegistry meters;
     private final Map<Long, Stream> streams = new ConcurrentHashMap<>();
+    /**
+     * Open streams that named their node, by node id. A node is gone when its count reaches 0; the
+     * count and the onNode/onNodeGone calls change together under this lock, so a proxy that opens
+     * a new stream before closing its old one (a resubscribe) is never dropped in between.
+     */
+    private final Map<String, Integer> namedStreams = new java.util.HashMap<>();
     private final List<Waiter> waiters = new CopyOnWriteArrayList<>();
     private final Map<String, Map<String, long[]>> changeStarts = new ConcurrentHashMap<>();
     private final Timer changeToAck;
@@ -137,9 +143,15 @@ public final class ProxyTracker implements DiscoveryServerCallbacks, RemovalTrac
         if (s.node == null && hasNode) {
             ProxyNode node = ProxyNode.of(nodeProto);
             s.nodeProto = nodeProto;
-            s.node = node;
             log.info("xDS stream {} from {} ({})", streamId, node.id(), node.type());
-            onNode.accept(node);
+            synchronized (namedStreams) {
+                s.node = node;
+                // a stream closed meanwhile was not counted and must not bring its node back
+                if (streams.get(streamId) == s) {
+                    namedStreams.merge(node.id(), 1, Integer::sum);
+                    onNode.accept(node);
+                }
+            }
         }
         return s;
     }
@@ -335,15 +347,17 @@ public final class ProxyTracker implements DiscoveryServerCallbacks, RemovalTrac
     }
 
     private void closed(long streamId) {
-        Stream s = streams.remove(streamId);
-        if (s != null && s.node != null) {
-            String id = s.node.id();
-            log.info("xDS stream {} from {} closed", streamId, id);
-            boolean more = streams.values().stream().anyMatch(o -> o.node != null && o.node.id().equals(id));
-            if (!more) {
-                Map<String, long[]> gone = changeStarts.remove(id);
-                if (gone != null) gone.forEach((k, v) -> settle(v[0], id + "|" + k, false));
-                onNodeGone.accept(id);
+        synchronized (namedStreams) {
+            Stream s = streams.remove(streamId);
+            if (s != null && s.node != null) {
+                String id = s.node.id();
+                log.info("xDS stream {} from {} closed", streamId, id);
+                if (namedStreams.merge(id, -1, Integer::sum) == 0) {
+                    namedStreams.remove(id);
+                    Map<String, long[]> gone = changeStarts.remove(id);
+                    if (gone != null) gone.forEach((k, v) -> settle(v[0], id + "|" + k, false));
+                    onNodeGone.accept(id);
+                }
             }
         }
         checkWaiters();

@@ -17,7 +17,10 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.ScheduledExecutorService;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -79,5 +82,46 @@ class SnapshotPublisherTest {
         });
         // registering and reporting healthy are two changes; pushes may merge them into one view
         assertThat(publisher.viewsBuilt()).isBetween(2L, 3L);
+    }
+
+    /**
+     * A proxy that resubscribes opens its new stream before it cancels the old one (Trellis's own
+     * ADS client does, after a control-plane restart). Whichever way the two race on the gRPC
+     * threads, the node keeps its snapshot while a stream of it is open, and loses it with the last.
+     */
+    @Test
+    void aNodeThatOpensANewStreamWhileClosingItsOldOneKeepsItsSnapshot() throws Exception {
+        healthy("echo", "e0");
+        SnapshotPublisher publisher = new SnapshotPublisher(registry, () -> MeshPolicy.EMPTY, tracker, executor,
+                Duration.ZERO, new SimpleMeterRegistry());
+        String node = "sidecar~echo~e0";
+        var threads = Executors.newFixedThreadPool(2);
+        try {
+            CyclicBarrier start = new CyclicBarrier(2);
+            connect(0, node);
+            for (long i = 0; i < 2000; i++) {
+                long old = i;
+                long next = i + 1;
+                Future<?> open = threads.submit(() -> {
+                    start.await(5, TimeUnit.SECONDS);
+                    connect(next, node);
+                    return null;
+                });
+                Future<?> close = threads.submit(() -> {
+                    start.await(5, TimeUnit.SECONDS);
+                    tracker.onStreamClose(old, Resources.V3.CLUSTER_TYPE_URL);
+                    return null;
+                });
+                open.get(5, TimeUnit.SECONDS);
+                close.get(5, TimeUnit.SECONDS);
+                assertThat(publisher.resources(node)).as("resources after resubscribe %d", next).isNotNull();
+                assertThat(publisher.cache().getSnapshot(node)).as("snapshot after resubscribe %d", next).isNotNull();
+            }
+            tracker.onStreamClose(2000, Resources.V3.CLUSTER_TYPE_URL);
+            assertThat(publisher.resources(node)).isNull();
+            assertThat(publisher.cache().getSnapshot(node)).isNull();
+        } finally {
+            threads.shutdownNow();
+        }
     }
 }
