@@ -24,20 +24,19 @@ import java.util.function.Supplier;
 import java.util.stream.Collectors;
 
 /**
- * The Netty transport of every sidecar socket: native epoll where it loads, else NIO; io_uring when
- * {@value #PROPERTY} names it. A mesh pair at full load served 1.1x to 1.7x the requests per
- * CPU-second on io_uring in benchmark runs (README, "Sidecar JVM settings"); it stays opt-in until
- * the whole test suite has run on it in CI.
+ * The Netty transport of every sidecar socket: io_uring where the kernel lets it run, else native
+ * epoll, else NIO, unless {@value #PROPERTY} names one. A mesh pair at full load served 1.1x to 1.7x
+ * the requests per CPU-second on io_uring as on epoll in benchmark runs (README, "Sidecar JVM settings").
  */
 public final class Transports {
     public static final String PROPERTY = "trellis.transport";
 
     /** A transport this build carries: how its event loops and channels are made. */
     public enum Kind {
-        EPOLL("epoll", Epoll::isAvailable, Epoll::unavailabilityCause,
-                EpollIoHandler::newFactory, EpollServerSocketChannel.class, EpollSocketChannel.class),
         IO_URING("io_uring", IoUring::isAvailable, IoUring::unavailabilityCause,
                 IoUringIoHandler::newFactory, IoUringServerSocketChannel.class, IoUringSocketChannel.class),
+        EPOLL("epoll", Epoll::isAvailable, Epoll::unavailabilityCause,
+                EpollIoHandler::newFactory, EpollServerSocketChannel.class, EpollSocketChannel.class),
         NIO("nio", () -> true, () -> null, NioIoHandler::newFactory, NioServerSocketChannel.class, NioSocketChannel.class);
 
         private final String id;
@@ -105,7 +104,7 @@ public final class Transports {
     static Kind choose(String requested) {
         String r = requested.trim();
         if (r.equals("auto")) {
-            // lazily, so a machine with epoll never loads the io_uring library at start; NIO always loads
+            // in order and lazily: a machine where io_uring runs never loads epoll; NIO always loads
             return Arrays.stream(Kind.values()).filter(Kind::available).findFirst().orElseThrow();
         }
         for (Kind k : Kind.values()) {

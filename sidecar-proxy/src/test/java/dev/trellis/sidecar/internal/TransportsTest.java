@@ -32,12 +32,13 @@ class TransportsTest {
     }
 
     @Test
-    void autoTakesTheFirstTransportThatLoadsAndLinuxHasAtLeastEpoll() {
+    void autoPrefersIoUringThenEpollAndLinuxHasAtLeastEpoll() {
+        assertThat(Transports.Kind.values()).startsWith(Transports.Kind.IO_URING, Transports.Kind.EPOLL);
         Transports.Kind first = Arrays.stream(Transports.Kind.values()).filter(Transports.Kind::available).findFirst().orElseThrow();
         assertThat(Transports.choose("auto")).isEqualTo(first);
         assumeTrue(linux(), "epoll is Linux only");
         assertThat(Epoll.isAvailable()).as(String.valueOf(Epoll.unavailabilityCause())).isTrue();
-        assertThat(first).isEqualTo(Transports.Kind.EPOLL);
+        assertThat(first).isIn(Transports.Kind.IO_URING, Transports.Kind.EPOLL);
     }
 
     @Test
@@ -45,7 +46,7 @@ class TransportsTest {
         assertThat(Transports.choose(" nio ")).isEqualTo(Transports.Kind.NIO);
         assertThatThrownBy(() -> Transports.choose("kqueue"))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("trellis.transport: 'kqueue' (expected: auto, epoll, io_uring, nio)");
+                .hasMessage("trellis.transport: 'kqueue' (expected: auto, io_uring, epoll, nio)");
         for (Transports.Kind k : Transports.Kind.values()) {
             if (!k.available()) {
                 assertThatThrownBy(() -> Transports.choose(k.id())).hasMessageStartingWith("trellis.transport: '" + k.id() + "' cannot be used here (");
