@@ -1,14 +1,16 @@
 package dev.trellis.sidecar.http;
 
 import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.util.AsciiString;
 import java.util.HashSet;
-import java.util.Locale;
+import java.util.Iterator;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * HTTP/1 headers to and from the HTTP/2 form the proxy uses inside: hop-by-hop headers dropped
@@ -16,43 +18,53 @@ import java.util.Set;
  * {@code :authority}, {@code te} only as {@code trailers}, cookies split and joined again.
  */
 public final class HeaderConversion {
-    private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "proxy-connection",
-            "transfer-encoding", "upgrade", "te", "trailer", "proxy-authenticate", "proxy-authorization", "http2-settings");
+    // Lower-case AsciiString names: the HTTP/1 decoder gives AsciiString names and the HTTP/2 side
+    // keeps them, so a header crosses without being copied into a String and back.
+    private static final Set<AsciiString> HOP_BY_HOP = Set.of("connection", "keep-alive", "proxy-connection",
+            "transfer-encoding", "upgrade", "te", "trailer", "proxy-authenticate", "proxy-authorization",
+            "http2-settings").stream().map(AsciiString::cached).collect(Collectors.toUnmodifiableSet());
+    private static final AsciiString HOST = AsciiString.cached("host");
+    private static final AsciiString TE = AsciiString.cached("te");
+    private static final AsciiString UPGRADE = AsciiString.cached("upgrade");
+    private static final AsciiString COOKIE = AsciiString.cached("cookie");
+    private static final AsciiString TRAILERS = AsciiString.cached("trailers");
 
     private HeaderConversion() {}
 
     /** Request or response headers of an HTTP/1 message to HTTP/2 form; pseudo-headers are set by the caller. */
     public static Http2Headers toHttp2(HttpHeaders in, Http2Headers out, boolean keepUpgrade) {
-        Set<String> named = connectionTokens(in);
-        for (Map.Entry<String, String> e : in) {
-            String name = e.getKey().toLowerCase(Locale.ROOT);
-            String value = e.getValue();
-            if (name.equals("host")) {
+        Set<AsciiString> named = connectionTokens(in);
+        Iterator<Map.Entry<CharSequence, CharSequence>> it = in.iteratorCharSequence();
+        while (it.hasNext()) {
+            Map.Entry<CharSequence, CharSequence> e = it.next();
+            AsciiString name = AsciiString.of(e.getKey()).toLowerCase();
+            CharSequence value = e.getValue();
+            if (name.contentEquals(HOST)) {
                 continue;
             }
-            if (name.equals("te")) {
-                if (value.toLowerCase(Locale.ROOT).contains("trailers")) {
-                    out.add("te", "trailers");
+            if (name.contentEquals(TE)) {
+                if (AsciiString.of(value).toLowerCase().contains(TRAILERS)) {
+                    out.add(TE, TRAILERS);
                 }
                 continue;
             }
-            if (keepUpgrade && name.equals("upgrade")) {
+            if (keepUpgrade && name.contentEquals(UPGRADE)) {
                 out.add(name, value);
                 continue;
             }
             if (HOP_BY_HOP.contains(name) || named.contains(name)) {
                 continue;
             }
-            if (name.equals("cookie")) {
-                for (String c : value.split(";")) {
+            if (name.contentEquals(COOKIE)) {
+                for (String c : value.toString().split(";")) {
                     String t = c.trim();
                     if (!t.isEmpty()) {
-                        out.add("cookie", t);
+                        out.add(COOKIE, t);
                     }
                 }
                 continue;
             }
-            out.add(AsciiString.of(name), value);
+            out.add(name, value);
         }
         return out;
     }
@@ -65,29 +77,33 @@ public final class HeaderConversion {
             if (name.length() > 0 && name.charAt(0) == ':') {
                 continue;
             }
-            if (AsciiString.contentEqualsIgnoreCase(name, "cookie")) {
+            if (AsciiString.contentEqualsIgnoreCase(name, COOKIE)) {
                 cookies = cookies == null ? new StringBuilder() : cookies.append("; ");
                 cookies.append(e.getValue());
                 continue;
             }
-            String n = name.toString();
-            if (HOP_BY_HOP.contains(n) && !n.equals("te") && !n.equals("upgrade")) {
+            AsciiString n = AsciiString.of(name);
+            if (HOP_BY_HOP.contains(n) && !n.contentEquals(TE) && !n.contentEquals(UPGRADE)) {
                 continue;
             }
             out.add(n, e.getValue());
         }
         if (cookies != null) {
-            out.set("cookie", cookies.toString());
+            out.set(COOKIE, cookies.toString());
         }
         return out;
     }
 
-    private static Set<String> connectionTokens(HttpHeaders in) {
-        Set<String> out = new HashSet<>();
-        for (String v : in.getAll("connection")) {
+    /** Lower-case names that {@code Connection} lists as hop-by-hop for this message ({@code upgrade} kept). */
+    private static Set<AsciiString> connectionTokens(HttpHeaders in) {
+        if (!in.contains(HttpHeaderNames.CONNECTION)) {
+            return Set.of();
+        }
+        Set<AsciiString> out = new HashSet<>();
+        for (String v : in.getAll(HttpHeaderNames.CONNECTION)) {
             for (String t : v.split(",")) {
-                String s = t.trim().toLowerCase(Locale.ROOT);
-                if (!s.isEmpty() && !s.equals("upgrade")) {
+                AsciiString s = AsciiString.of(t.trim()).toLowerCase();
+                if (!s.isEmpty() && !s.contentEquals(UPGRADE)) {
                     out.add(s);
                 }
             }
