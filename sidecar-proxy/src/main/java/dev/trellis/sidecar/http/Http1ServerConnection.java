@@ -13,6 +13,7 @@ import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
@@ -382,7 +383,8 @@ public final class Http1ServerConnection extends ChannelDuplexHandler implements
             return;
         }
         if (endStream) {
-            ctx.writeAndFlush(new DefaultLastHttpContent(data));
+            // shared empty trailers: DefaultLastHttpContent(data) would make a trailers map per response
+            ctx.writeAndFlush(new DefaultLastHttpContent(data, EmptyHttpHeaders.INSTANCE));
             responseDone();
         } else {
             ctx.writeAndFlush(new DefaultHttpContent(data));

@@ -10,6 +10,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -97,7 +98,9 @@ final class Http1Connection extends ChannelDuplexHandler implements UpstreamStre
             channel.writeAndFlush(data);
             return;
         }
-        channel.writeAndFlush(endStream ? new DefaultLastHttpContent(data) : new DefaultHttpContent(data));
+        // shared empty trailers: DefaultLastHttpContent(data) would make a trailers map per request
+        channel.writeAndFlush(endStream ? new DefaultLastHttpContent(data, EmptyHttpHeaders.INSTANCE)
+                : new DefaultHttpContent(data));
         if (endStream) {
             requestDone = true;
             maybeRelease();
