@@ -43,7 +43,7 @@ public final class HeaderConversion {
                 continue;
             }
             if (name.contentEquals(TE)) {
-                if (AsciiString.of(value).toLowerCase().contains(TRAILERS)) {
+                if (AsciiString.containsIgnoreCase(value, TRAILERS)) {
                     out.add(TE, TRAILERS);
                 }
                 continue;

@@ -2,9 +2,9 @@ package dev.trellis.sidecar.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.IOException;
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
+import java.lang.ref.Reference;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -42,20 +42,19 @@ class ShippedHeapSettingsTest {
     public static final class HeapProbe {
         private static final int CHUNK = 64 * 1024;
 
-        public static void main(String[] args) throws IOException {
+        public static void main(String[] args) {
             int retainedMib = Integer.parseInt(args[0]);
             List<byte[]> retained = new ArrayList<>();
             byte[][] inFlight = new byte[64][];
-            long sink = 0;
             for (int i = 0; i < retainedMib * 1024 * 1024 / CHUNK; i++) {
                 retained.add(new byte[CHUNK]);
                 for (int g = 0; g < 16; g++) {
-                    sink += garbage(inFlight, i * 16 + g);
+                    inFlight[g] = new byte[4096];
                 }
             }
             // steady traffic: requests' short-lived objects, a few of which are in flight at each young collection
             for (int i = 0; i < 64 * 1024; i++) {
-                sink += garbage(inFlight, i);
+                inFlight[i & (inFlight.length - 1)] = new byte[4096];
             }
             long full = 0;
             for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
@@ -63,14 +62,9 @@ class ShippedHeapSettingsTest {
                     full += gc.getCollectionCount();
                 }
             }
-            System.out.println("full collections: " + full + (sink == 42 ? " " + retained.size() : ""));
-        }
-
-        private static long garbage(byte[][] inFlight, int i) {
-            byte[] b = new byte[4096];
-            b[i & 4095] = (byte) i;
-            inFlight[i & (inFlight.length - 1)] = b;
-            return b[0];
+            Reference.reachabilityFence(retained);
+            Reference.reachabilityFence(inFlight);
+            System.out.println("full collections: " + full);
         }
     }
 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.util.AsciiString;
 import org.junit.jupiter.api.Test;
 
 class HeaderConversionTest {
@@ -23,6 +24,22 @@ class HeaderConversionTest {
         assertThat(h.contains("transfer-encoding")).isFalse();
         assertThat(h.contains("upgrade")).isFalse();
         assertThat(HeaderConversion.toHttp2(in, HeaderConversion.newHeaders(), true).get("upgrade").toString()).isEqualTo("websocket");
+    }
+
+    @Test
+    void decoderStyleAsciiStringNamesArriveLowerCasedAndTheInputIsLeftAsItWas() {
+        AsciiString contentType = AsciiString.of("Content-Type");
+        HttpHeaders in = HeaderConversion.newHttp1Headers()
+                .add(contentType, "application/json").add(AsciiString.of("TE"), "Trailers")
+                .add(AsciiString.of("Connection"), "X-Private").add(AsciiString.of("x-private"), "1");
+        Http2Headers h = HeaderConversion.toHttp2(in, HeaderConversion.newHeaders(), false);
+        assertThat(h.names()).extracting(CharSequence::toString).containsExactlyInAnyOrder("content-type", "te");
+        assertThat(h.get("te").toString()).isEqualTo("trailers");
+        assertThat(contentType.toString()).isEqualTo("Content-Type");
+
+        HttpHeaders back = HeaderConversion.toHttp1(h, HeaderConversion.newHttp1Headers());
+        assertThat(back.get("content-type")).isEqualTo("application/json");
+        assertThat(back.get("te")).isEqualTo("trailers");
     }
 
     @Test
