@@ -10,7 +10,7 @@ import java.util.HashSet;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.Set;
-import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
  * HTTP/1 headers to and from the HTTP/2 form the proxy uses inside: hop-by-hop headers dropped
@@ -18,11 +18,12 @@ import java.util.stream.Collectors;
  * {@code :authority}, {@code te} only as {@code trailers}, cookies split and joined again.
  */
 public final class HeaderConversion {
-    // Lower-case AsciiString names: the HTTP/1 decoder gives AsciiString names and the HTTP/2 side
-    // keeps them, so a header crosses without being copied into a String and back.
-    private static final Set<AsciiString> HOP_BY_HOP = Set.of("connection", "keep-alive", "proxy-connection",
+    // Names stay the CharSequences they came as (AsciiString from the HTTP/1 decoder, String from
+    // config), so a header crosses without being copied into a String and back; the few hop-by-hop
+    // names are compared in place, which mostly ends at a length check.
+    private static final AsciiString[] HOP_BY_HOP = Stream.of("connection", "keep-alive", "proxy-connection",
             "transfer-encoding", "upgrade", "te", "trailer", "proxy-authenticate", "proxy-authorization",
-            "http2-settings").stream().map(AsciiString::cached).collect(Collectors.toUnmodifiableSet());
+            "http2-settings").map(AsciiString::cached).toArray(AsciiString[]::new);
     private static final AsciiString HOST = AsciiString.cached("host");
     private static final AsciiString TE = AsciiString.cached("te");
     private static final AsciiString UPGRADE = AsciiString.cached("upgrade");
@@ -52,7 +53,7 @@ public final class HeaderConversion {
                 out.add(name, value);
                 continue;
             }
-            if (HOP_BY_HOP.contains(name) || named.contains(name)) {
+            if (hopByHop(name) || named.contains(name)) {
                 continue;
             }
             if (name.contentEquals(COOKIE)) {
@@ -82,16 +83,25 @@ public final class HeaderConversion {
                 cookies.append(e.getValue());
                 continue;
             }
-            AsciiString n = AsciiString.of(name);
-            if (HOP_BY_HOP.contains(n) && !n.contentEquals(TE) && !n.contentEquals(UPGRADE)) {
+            if (hopByHop(name) && !AsciiString.contentEquals(name, TE) && !AsciiString.contentEquals(name, UPGRADE)) {
                 continue;
             }
-            out.add(n, e.getValue());
+            out.add(name, e.getValue());
         }
         if (cookies != null) {
             out.set(COOKIE, cookies.toString());
         }
         return out;
+    }
+
+    /** Whether {@code name} is one of the hop-by-hop names, exactly (lower case, as HTTP/2 writes them). */
+    private static boolean hopByHop(CharSequence name) {
+        for (AsciiString h : HOP_BY_HOP) {
+            if (AsciiString.contentEquals(name, h)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Lower-case names that {@code Connection} lists as hop-by-hop for this message ({@code upgrade} kept). */
