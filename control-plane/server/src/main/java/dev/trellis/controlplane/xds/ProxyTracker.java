@@ -19,6 +19,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -50,7 +51,7 @@ public final class ProxyTracker implements DiscoveryServerCallbacks, RemovalTrac
      * count and the onNode/onNodeGone calls change together under this lock, so a proxy that opens
      * a new stream before closing its old one (a resubscribe) is never dropped in between.
      */
-    private final Map<String, Integer> namedStreams = new java.util.HashMap<>();
+    private final Map<String, Integer> namedStreams = new HashMap<>();
     private final List<Waiter> waiters = new CopyOnWriteArrayList<>();
     private final Map<String, Map<String, long[]>> changeStarts = new ConcurrentHashMap<>();
     private final Timer changeToAck;
@@ -125,7 +126,7 @@ public final class ProxyTracker implements DiscoveryServerCallbacks, RemovalTrac
         final Map<String, TypeState> types = new TreeMap<>();
         Set<String> ackedEndpoints = Set.of();
         /** Delta streams: the load assignments the proxy has ACKed, by name. */
-        final Map<String, Set<String>> deltaEndpoints = new java.util.HashMap<>();
+        final Map<String, Set<String>> deltaEndpoints = new HashMap<>();
 
         Stream(long id, Instant since) {
             this.id = id;
@@ -272,7 +273,7 @@ public final class ProxyTracker implements DiscoveryServerCallbacks, RemovalTrac
         String type = shortType(response.getTypeUrl());
         Map<String, Set<String>> updated = null;
         if (type.equals("EDS")) {
-            updated = new java.util.HashMap<>();
+            updated = new HashMap<>();
             for (io.envoyproxy.envoy.service.discovery.v3.Resource r : response.getResourcesList()) {
                 updated.put(r.getName(), endpoints(List.of(r.getResource())));
             }
