@@ -10,6 +10,7 @@ import dev.trellis.bench.scenario.SidecarJvmDefaults;
 import dev.trellis.bench.scenario.Scenarios;
 import dev.trellis.common.Durations;
 import dev.trellis.common.cli.Cli;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.LocalDateTime;
@@ -46,7 +47,7 @@ public final class BenchMain {
                 "Measure latency, throughput, CPU and memory of the Trellis sidecar against direct calls, HAProxy and nginx.",
                 "",
                 "Scenarios (all by default, run in this order): direct, sidecar, mesh, haproxy, haproxy-mtls, nginx;",
-                "sidecar@NAME and mesh@NAME run sidecar variant NAME (--variant-jar, --variant-jvm-opts) in the same run.",
+                "sidecar@NAME and mesh@NAME run sidecar variant NAME (--variant-jar, --variant-jvm-opts, --variant-java) in the same run.",
                 "A scenario whose program is missing (haproxy, nginx, the sidecar jar) is skipped with a message.",
                 "Writes report.md, latency-<rate>rps.svg and raw .hgrm files to --out.",
                 "",
@@ -54,6 +55,7 @@ public final class BenchMain {
                 "`bench jmh [JMH OPTIONS] [REGEX]` runs the JMH microbenchmarks."})
     static final class Bench implements Callable<Integer> {
         private static final int MAX_PAYLOAD = 16 << 20;
+        private static final int MAX_ROUNDS = 20;
 
         @Spec
         CommandSpec spec;
@@ -94,6 +96,11 @@ public final class BenchMain {
                 description = "Requests in flight per connection in the max-throughput phase; h2c and grpc only (default: ${DEFAULT-VALUE}).")
         int streams;
 
+        @Option(names = "--rounds", paramLabel = "N", defaultValue = "1", converter = PositiveInt.class,
+                description = "Run every phase N times, round by round over all scenarios, and report each round"
+                        + " and the median of the goal ratios (default: ${DEFAULT-VALUE}).")
+        int rounds;
+
         @Option(names = "--out", paramLabel = "DIR",
                 description = "Output folder (default: benchmarks/results/<timestamp>/).")
         Path out;
@@ -118,6 +125,11 @@ public final class BenchMain {
         @Option(names = "--variant-jvm-opts", paramLabel = "NAME=OPTS",
                 description = "JVM options of variant NAME (default: its jar's defaults; repeatable).")
         Map<String, String> variantJvmOpts = new LinkedHashMap<>();
+
+        @Option(names = "--variant-java", paramLabel = "NAME=JAVA",
+                description = "The java executable that runs variant NAME's sidecars, e.g. another JDK's bin/java"
+                        + " (default: the benchmark's own; repeatable).")
+        Map<String, Path> variantJavas = new LinkedHashMap<>();
 
         @Override
         public Integer call() throws Exception {
@@ -157,6 +169,9 @@ public final class BenchMain {
             if (payload < 0 || payload > MAX_PAYLOAD) {
                 throw usage("--payload: " + payload + " (expected: 0.." + MAX_PAYLOAD + " bytes)");
             }
+            if (rounds > MAX_ROUNDS) {
+                throw usage("--rounds: " + rounds + " (expected: 1.." + MAX_ROUNDS + ")");
+            }
             if (streams > 100) {
                 throw usage("--streams: " + streams + " (expected: 1..100)");
             }
@@ -168,19 +183,29 @@ public final class BenchMain {
             Map<String, ScenarioContext.SidecarSettings> variants = new LinkedHashMap<>();
             Set<String> variantNames = new LinkedHashSet<>(variantJars.keySet());
             variantNames.addAll(variantJvmOpts.keySet());
+            variantNames.addAll(variantJavas.keySet());
             for (String v : variantNames) {
                 if (!v.matches("[A-Za-z0-9_.-]+")) {
-                    throw usage("--variant-jar/--variant-jvm-opts: name '" + v + "' (expected: letters, digits, '.', '_' or '-')");
+                    throw usage("--variant-jar/--variant-jvm-opts/--variant-java: name '" + v
+                            + "' (expected: letters, digits, '.', '_' or '-')");
                 }
                 Path vJar = variantJars.containsKey(v) ? variantJars.get(v).toAbsolutePath() : jar;
                 List<String> vJvm = variantJvmOpts.containsKey(v) ? options(variantJvmOpts.get(v)) : SidecarJvmDefaults.read(vJar);
-                variants.put(v, new ScenarioContext.SidecarSettings(vJar, java, vJvm));
+                Path vJava = java;
+                if (variantJavas.containsKey(v)) {
+                    vJava = variantJavas.get(v).toAbsolutePath();
+                    if (!Files.isRegularFile(vJava) || !Files.isExecutable(vJava)) {
+                        throw usage("--variant-java: " + v + "=" + variantJavas.get(v)
+                                + " (expected: an executable java, such as /usr/lib/jvm/<jdk>/bin/java)");
+                    }
+                }
+                variants.put(v, new ScenarioContext.SidecarSettings(vJar, vJava, vJvm));
             }
             for (String name : chosen) {
                 String v = Scenarios.variantOf(name);
                 if (v != null && !variants.containsKey(v)) {
                     throw usage("scenario: '" + name + "' (expected: a variant defined with --variant-jar " + v
-                            + "=JAR or --variant-jvm-opts " + v + "=OPTS)");
+                            + "=JAR, --variant-jvm-opts " + v + "=OPTS or --variant-java " + v + "=JAVA)");
                 }
             }
             List<String> jvm = sidecarJvmOpts != null ? options(sidecarJvmOpts) : SidecarJvmDefaults.read(jar);
@@ -188,7 +213,7 @@ public final class BenchMain {
                     .resolve(LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss", Locale.ROOT)));
             Duration drain = Duration.ofSeconds(10);
             return new BenchSettings(chosen, r, warmup, duration, max, drain, connections, protocol, payload, streams,
-                    outDir.toAbsolutePath(), !noPin, new ScenarioContext.SidecarSettings(jar, java, jvm, variants),
+                    rounds, outDir.toAbsolutePath(), !noPin, new ScenarioContext.SidecarSettings(jar, java, jvm, variants),
                     commandLine());
         }
 

@@ -49,6 +49,7 @@ class BenchMainTest {
         assertThat(s.sidecar().jar()).isEqualTo(Path.of("/home/trellis/sidecar-proxy/target/trellis-sidecar.jar"));
         assertThat(s.out().toString()).startsWith("/home/trellis/benchmarks/results/");
         assertThat(s.command()).isEqualTo("./trellis bench");
+        assertThat(s.rounds()).isEqualTo(1);
     }
 
     @Test
@@ -93,6 +94,19 @@ class BenchMainTest {
     }
 
     @Test
+    void aVariantRunsOnAnotherJava(@TempDir Path dir) throws Exception {
+        Path java = Files.createFile(dir.resolve("java"));
+        java.toFile().setExecutable(true);
+        BenchSettings s = settings("bench", "mesh", "mesh@new", "--sidecar-jvm-opts", "-Xmx64m",
+                "--variant-java", "new=" + java);
+        assertThat(s.sidecar().variant("new").java()).isEqualTo(java);
+        assertThat(s.sidecar().java()).as("the benchmark's own").isEqualTo(Path.of(System.getProperty("java.home"), "bin", "java"));
+        assertThat(s.sidecar().variant("new").jar()).isEqualTo(s.sidecar().jar());
+        assertThat(fails("bench", "mesh@new", "--variant-java", "new=" + dir.resolve("none")))
+                .contains("--variant-java: new=" + dir.resolve("none") + " (expected: an executable java");
+    }
+
+    @Test
     void badValuesNameTheOptionAndTheValue() {
         assertThat(fails("bench", "--rate", "0")).contains("'--rate'", "'0' (expected: a whole number > 0)");
         assertThat(fails("bench", "--rate", "1000,fast")).contains("'--rate'", "'fast'");
@@ -104,6 +118,8 @@ class BenchMainTest {
         assertThat(fails("bench", "--protocol", "h3")).contains("'--protocol'", "'h3' (expected: one of http1, h2c, grpc)");
         assertThat(fails("bench", "--payload", "-1")).contains("--payload: -1 (expected: 0..16777216 bytes)");
         assertThat(fails("bench", "--streams", "2")).contains("--streams: 2 (expected: 1 with --protocol http1");
+        assertThat(fails("bench", "--rounds", "0")).contains("'--rounds'", "'0' (expected: a whole number > 0)");
+        assertThat(fails("bench", "--rounds", "21")).contains("--rounds: 21 (expected: 1..20)");
         assertThat(fails("bench", "envoy")).contains("scenario: 'envoy' (expected: one of direct, sidecar, mesh, haproxy, haproxy-mtls, nginx)");
     }
 
@@ -156,5 +172,24 @@ class BenchMainTest {
         assertThat(out.resolve("latency-100rps.svg")).exists();
         assertThat(out.resolve("direct-100rps.hgrm")).exists();
         assertThat(out.resolve("direct-max.hgrm")).exists();
+        assertThat(out.resolve("direct-100rps-round1.hgrm")).as("one round: no per-round files").doesNotExist();
+    }
+
+    @Test
+    void roundsRunEveryPhaseAgainAndReportEachRound(@TempDir Path out) throws Exception {
+        CommandLine cl = Cli.commandLine(new BenchMain());
+        int code = cl.execute("bench", "direct", "--rate", "100", "--duration", "500ms", "--warmup", "0s",
+                "--max-duration", "300ms", "--connections", "2", "--no-pin", "--rounds", "2", "--out", out.toString());
+
+        assertThat(code).isZero();
+        String md = Files.readString(out.resolve("report.md"));
+        assertThat(md).contains("Each phase ran in 2 rounds", "## Rounds", "| direct | p50 ms at 100 rps |",
+                "| direct | rps at max |");
+        // both rounds' requests are in the merged row: 2 x 500 ms at 100 rps
+        assertThat(Files.readString(out.resolve("direct-100rps.hgrm"))).contains("Total count    =          100]");
+        for (String f : List.of("direct-100rps-round1.hgrm", "direct-100rps-round2.hgrm", "direct-max-round1.hgrm",
+                "direct-max-round2.hgrm")) {
+            assertThat(out.resolve(f)).exists();
+        }
     }
 }

@@ -2,7 +2,9 @@ package dev.trellis.bench.load;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import org.HdrHistogram.Histogram;
 
 /**
@@ -21,6 +23,33 @@ public record LoadResult(int rate, Histogram corrected, Histogram uncorrected, l
     public double throughput() {
         double s = measured.toNanos() / 1e9;
         return s <= 0 ? 0 : ok / s;
+    }
+
+    /**
+     * Phases of the same rate as one: histograms, counts and measured time added up (so throughput
+     * is the phases' mean), and the slowest request of the slowest phase.
+     */
+    public static LoadResult merge(List<LoadResult> phases) {
+        LoadResult first = phases.get(0);
+        Histogram corrected = first.corrected.copy();
+        Histogram uncorrected = first.uncorrected.copy();
+        long ok = first.ok;
+        long errors = first.errors;
+        Map<String, Long> kinds = new TreeMap<>(first.errorKinds);
+        Duration measured = first.measured;
+        LoadResult slowest = first;
+        for (LoadResult p : phases.subList(1, phases.size())) {
+            corrected.add(p.corrected);
+            uncorrected.add(p.uncorrected);
+            ok += p.ok;
+            errors += p.errors;
+            p.errorKinds.forEach((k, v) -> kinds.merge(k, v, Long::sum));
+            measured = measured.plus(p.measured);
+            if (p.corrected.getMaxValue() > slowest.corrected.getMaxValue()) {
+                slowest = p;
+            }
+        }
+        return new LoadResult(first.rate, corrected, uncorrected, ok, errors, kinds, measured, slowest.slowestAt);
     }
 
     /** Every request of the measured window, failed or not. */

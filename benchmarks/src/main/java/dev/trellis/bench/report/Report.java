@@ -40,6 +40,9 @@ public final class Report {
         md.append(latencyTable(run, results)).append('\n');
         md.append(throughputTable(run, results)).append('\n');
         md.append("## Goals\n\n").append(goals(run, results)).append('\n');
+        if (run.rounds() > 1) {
+            md.append(roundsTable(run, results)).append('\n');
+        }
         List<ScenarioResult> notRun = results.stream().filter(r -> r.status() != Status.MEASURED).toList();
         if (!notRun.isEmpty()) {
             md.append("## Skipped and failed scenarios\n\n");
@@ -76,7 +79,9 @@ public final class Report {
         md.append("## Latency at fixed rates (open loop, ").append(run.protocol()).append(", ")
                 .append(run.connections()).append(" connections, ").append(run.payloadBytes()).append(" B payload)\n\n");
         md.append("Milliseconds from each request's intended send time (coordinated omission corrected). ")
-                .append("\"added\" is the scenario minus `direct` at the same rate, with the ratio to `direct`.\n\n");
+                .append("\"added\" is the scenario minus `direct` at the same rate, with the ratio to `direct`.")
+                .append(run.rounds() > 1 ? " Each phase ran in " + run.rounds() + " rounds; this table counts all rounds' "
+                        + "requests together, and \"Rounds\" below gives each round.\n\n" : "\n\n");
         md.append("| scenario | rate (rps) | achieved | p50 | p90 | p99 | p99.9 | max | p50 added | p99 added | proxy CPU s / 1000 req | proxy RSS (MiB) | errors |\n");
         md.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
         Optional<ScenarioResult> direct = results.stream()
@@ -175,8 +180,18 @@ public final class Report {
                     long mv = m.get().load().corrected().getValueAtPercentile(q);
                     long hv = h.get().load().corrected().getValueAtPercentile(q);
                     g.append("- p").append((int) q).append(" at ").append(rate).append(" rps: mesh ").append(Fmt.ms(mv))
-                            .append(" ms, haproxy-mtls ").append(Fmt.ms(hv)).append(" ms: ")
-                            .append(mv <= hv ? "met" : "not met (" + Fmt.num(mv / (double) hv, 2) + "x)").append(".\n");
+                            .append(" ms, haproxy-mtls ").append(Fmt.ms(hv)).append(" ms");
+                    List<Double> ratios = new ArrayList<>();
+                    for (int i = 0; i < rounds(mesh.get(), peer.get()); i++) {
+                        Optional<RateResult> mr = mesh.get().rounds().get(i).at(rate);
+                        Optional<RateResult> hr = peer.get().rounds().get(i).at(rate);
+                        if (mr.isPresent() && hr.isPresent() && hr.get().load().corrected().getTotalCount() > 0) {
+                            ratios.add(mr.get().load().corrected().getValueAtPercentile(q)
+                                    / (double) hr.get().load().corrected().getValueAtPercentile(q));
+                        }
+                    }
+                    g.append(ratios.size() > 1 ? verdictByRounds(ratios, false)
+                            : ": " + (mv <= hv ? "met" : "not met (" + Fmt.num(mv / (double) hv, 2) + "x)")).append(".\n");
                 }
             }
             if (mesh.get().max() != null && peer.get().max() != null
@@ -184,8 +199,17 @@ public final class Report {
                 double mc = mesh.get().max().cpuPer1000();
                 double hc = peer.get().max().cpuPer1000();
                 g.append("- requests per proxy CPU-second at max throughput: mesh ").append(Fmt.rps(1000 / mc))
-                        .append(", haproxy-mtls ").append(Fmt.rps(1000 / hc)).append(": ")
-                        .append(mc <= hc ? "met" : "not met (" + Fmt.num(hc / mc, 2) + "x)").append(".\n");
+                        .append(", haproxy-mtls ").append(Fmt.rps(1000 / hc));
+                List<Double> ratios = new ArrayList<>();
+                for (int i = 0; i < rounds(mesh.get(), peer.get()); i++) {
+                    MaxResult mr = mesh.get().rounds().get(i).max();
+                    MaxResult hr = peer.get().rounds().get(i).max();
+                    if (mr != null && hr != null && mr.cpuPer1000() != null && hr.cpuPer1000() != null && mr.cpuPer1000() > 0) {
+                        ratios.add(hr.cpuPer1000() / mr.cpuPer1000());
+                    }
+                }
+                g.append(ratios.size() > 1 ? verdictByRounds(ratios, true)
+                        : ": " + (mc <= hc ? "met" : "not met (" + Fmt.num(hc / mc, 2) + "x)")).append(".\n");
             }
         }
         Optional<RateResult> s = sidecar.flatMap(x -> x.at(rate)).filter(x -> x.proxyRssBytes() != null);
@@ -203,6 +227,87 @@ public final class Report {
                     .append(rss < SIDECAR_RSS_GOAL ? "met" : "not met").append(".\n");
         }
         return g.toString();
+    }
+
+    private static int rounds(ScenarioResult a, ScenarioResult b) {
+        return Math.min(a.rounds().size(), b.rounds().size());
+    }
+
+    /**
+     * The goal judged on the median of the rounds' own ratios (mesh over haproxy-mtls), so that one
+     * round a neighbour disturbed does not decide it; {@code higherIsBetter} for throughput.
+     */
+    static String verdictByRounds(List<Double> ratios, boolean higherIsBetter) {
+        double median = median(ratios);
+        long met = ratios.stream().filter(r -> higherIsBetter ? r >= 1 : r <= 1).count();
+        boolean ok = higherIsBetter ? median >= 1 : median <= 1;
+        return "; mesh / haproxy-mtls round by round " + String.join(", ", ratios.stream().map(r -> Fmt.num(r, 2) + "x").toList())
+                + ", median " + Fmt.num(median, 2) + "x: " + (ok ? "met" : "not met") + " (met in " + met + " of "
+                + ratios.size() + " rounds)";
+    }
+
+    static double median(List<Double> values) {
+        List<Double> sorted = values.stream().sorted().toList();
+        int n = sorted.size();
+        return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
+    }
+
+    /** Each round's p50 and p99 per rate, and its requests per proxy CPU-second at max (when there are rounds). */
+    static String roundsTable(RunInfo run, List<ScenarioResult> results) {
+        StringBuilder md = new StringBuilder("## Rounds\n\n");
+        md.append("Each phase ran ").append(run.rounds()).append(" times: round 1 of every scenario, then round 2, and so on, ")
+                .append("so rows of one round were measured minutes apart and a change in the machine's load falls on ")
+                .append("both sides of a comparison. The goals above take the median of the rounds' ratios.\n\n");
+        md.append("| scenario | figure");
+        for (int i = 1; i <= run.rounds(); i++) {
+            md.append(" | round ").append(i);
+        }
+        md.append(" | median |\n| --- | ---").append(" | ---:".repeat(run.rounds() + 1)).append(" |\n");
+        for (ScenarioResult r : results) {
+            if (r.rounds().isEmpty()) {
+                continue;
+            }
+            for (int rate : run.rates()) {
+                for (double q : new double[] {50, 99}) {
+                    List<Double> v = new ArrayList<>();
+                    for (ScenarioResult.Round round : r.rounds()) {
+                        v.add(round.at(rate).map(x -> x.load().corrected()).filter(h -> h.getTotalCount() > 0)
+                                .map(h -> h.getValueAtPercentile(q) / 1e6).orElse(null));
+                    }
+                    roundsRow(md, r.name(), "p" + (int) q + " ms at " + rate + " rps", v, run.rounds(), 3);
+                }
+            }
+            List<Double> v = new ArrayList<>();
+            boolean perCpu = r.hasProxies();
+            for (ScenarioResult.Round round : r.rounds()) {
+                MaxResult m = round.max();
+                if (m != null && perCpu && m.cpuPer1000() != null && m.cpuPer1000() > 0) {
+                    v.add(1000 / m.cpuPer1000());
+                } else if (m != null && !perCpu) {
+                    v.add(m.load().throughput());
+                } else {
+                    v.add(null);
+                }
+            }
+            roundsRow(md, r.name(), perCpu ? "requests per proxy CPU-second at max" : "rps at max", v, run.rounds(), 0);
+        }
+        return md.toString();
+    }
+
+    private static void roundsRow(StringBuilder md, String scenario, String figure, List<Double> values, int rounds, int digits) {
+        List<Double> known = values.stream().filter(java.util.Objects::nonNull).toList();
+        if (known.isEmpty()) {
+            return;
+        }
+        md.append("| ").append(scenario).append(" | ").append(figure);
+        for (int i = 0; i < rounds; i++) {
+            md.append(" | ").append(i < values.size() && values.get(i) != null ? fmt(values.get(i), digits) : "-");
+        }
+        md.append(" | ").append(fmt(median(known), digits)).append(" |\n");
+    }
+
+    private static String fmt(double v, int digits) {
+        return digits == 0 ? Fmt.rps(v) : Fmt.num(v, digits);
     }
 
     private static String reason(List<ScenarioResult> results, String name) {
@@ -233,7 +338,9 @@ public final class Report {
                 .append("proxies and the generator's own JVM are warm; a path whose proxies are JVMs then runs at the first rate, unmeasured, ")
                 .append("in 3 s steps until their JIT compiler threads use under 3% of a CPU in a step (at most 90 s; the run's log says how long). ")
                 .append("Each phase then starts with ").append(Durations.format(run.warmup())).append(" of warm-up at the same load, ")
-                .append("not measured; then ").append(Durations.format(run.duration())).append(" measured.\n");
+                .append("not measured; then ").append(Durations.format(run.duration())).append(" measured.")
+                .append(run.rounds() > 1 ? " With " + run.rounds() + " rounds every phase runs that many times, round by round "
+                        + "over all scenarios (the warm-up and JIT settling only before the first)." : "").append('\n');
         md.append("- Maximum throughput: closed loop, ").append(run.maxDepth()).append(" request(s) in flight per connection, ")
                 .append("the next sent as soon as one completes; latency there is from the send.\n");
         md.append("- Proxy CPU: utime + stime from `/proc/PID/stat` of every proxy process and its children, ")

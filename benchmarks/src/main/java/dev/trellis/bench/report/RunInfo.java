@@ -11,8 +11,9 @@ import java.util.Map;
  * @param command   the command line that reproduces the run
  * @param machine   label -> value, in display order (cores, CPU model, JVM, ...)
  * @param placement where processes ran (CPU pinning), one sentence
+ * @param rounds    how many times each phase ran ({@code --rounds})
  * @param notes     anything else a reader must know (skips, warnings)
  */
 public record RunInfo(String command, Instant started, Instant finished, String protocol, List<Integer> rates,
                       Duration warmup, Duration duration, Duration maxDuration, int connections, int payloadBytes,
-                      int maxDepth, Map<String, String> machine, String placement, List<String> notes) {}
+                      int maxDepth, int rounds, Map<String, String> machine, String placement, List<String> notes) {}

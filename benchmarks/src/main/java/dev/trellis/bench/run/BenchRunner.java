@@ -65,7 +65,8 @@ public final class BenchRunner {
     }
 
     private static String describe(ScenarioContext.SidecarSettings s) {
-        return s.jar() + ", JVM options: " + (s.jvmOptions().isEmpty() ? "(none)" : String.join(" ", s.jvmOptions()));
+        return s.jar() + ", java: " + s.java() + ", JVM options: "
+                + (s.jvmOptions().isEmpty() ? "(none)" : String.join(" ", s.jvmOptions()));
     }
 
     /** Runs and returns the results; the report is in {@code settings.out()}. */
@@ -121,7 +122,7 @@ public final class BenchRunner {
 
         RunInfo info = new RunInfo(settings.command(), started, Instant.now(), settings.protocol().label(), settings.rates(),
                 settings.warmup(), settings.duration(), settings.maxDuration(), settings.connections(),
-                settings.payloadBytes(), settings.maxDepth(), machine, placement.note(), notes);
+                settings.payloadBytes(), settings.maxDepth(), settings.rounds(), machine, placement.note(), notes);
         write(outDir, info, results);
         out.println();
         out.print(Report.latencyTable(info, results));
@@ -211,15 +212,31 @@ public final class BenchRunner {
         final String path;
         final Deployment deployment;
         final LoadGenerator gen;
-        final List<RateResult> rates = new ArrayList<>();
-        MaxResult max;
+        /** Per round: its fixed-rate phases so far, and its closed-loop phase. */
+        final List<List<RateResult>> rates = new ArrayList<>();
+        final List<MaxResult> max = new ArrayList<>();
         String failure;
 
-        Live(String name, String path, Deployment deployment, LoadGenerator gen) {
+        Live(String name, String path, Deployment deployment, LoadGenerator gen, int rounds) {
             this.name = name;
             this.path = path;
             this.deployment = deployment;
             this.gen = gen;
+            for (int i = 0; i < rounds; i++) {
+                rates.add(new ArrayList<>());
+                max.add(null);
+            }
+        }
+
+        /** The rounds measured so far (a failed scenario's last one may lack phases). */
+        List<ScenarioResult.Round> rounds() {
+            List<ScenarioResult.Round> done = new ArrayList<>();
+            for (int i = 0; i < rates.size(); i++) {
+                if (!rates.get(i).isEmpty() || max.get(i) != null) {
+                    done.add(new ScenarioResult.Round(rates.get(i), max.get(i)));
+                }
+            }
+            return done;
         }
 
         boolean proxies() {
@@ -246,16 +263,20 @@ public final class BenchRunner {
                 }
             }
             for (int rate : settings.rates()) {
-                for (Live l : live) {
-                    if (l.failure == null) {
-                        runRate(l, rate, processes);
+                for (int round = 0; round < settings.rounds(); round++) {
+                    for (Live l : live) {
+                        if (l.failure == null) {
+                            runRate(l, rate, round, processes);
+                        }
                     }
                 }
             }
             if (!settings.maxDuration().isZero()) {
-                for (Live l : live) {
-                    if (l.failure == null) {
-                        runMax(l, processes);
+                for (int round = 0; round < settings.rounds(); round++) {
+                    for (Live l : live) {
+                        if (l.failure == null) {
+                            runMax(l, round, processes);
+                        }
                     }
                 }
             }
@@ -298,7 +319,7 @@ public final class BenchRunner {
                     settings.payloadBytes());
             warmUpPath(name, gen);
             settleJit(name, gen, d);
-            return new Live(name, path, d, gen);
+            return new Live(name, path, d, gen, settings.rounds());
         } catch (RuntimeException e) {
             err.println("trellis bench: " + name + " failed: " + e.getMessage());
             if (gen != null) {
@@ -318,14 +339,19 @@ public final class BenchRunner {
         System.gc();
     }
 
-    private void runRate(Live l, int rate, ProcessSupervisor processes) {
+    /** A phase's name on the console: {@code mesh @ 1000 rps}, with {@code (round 2/3)} when there are rounds. */
+    private String phase(Live l, String load, int round) {
+        return l.name + " @ " + load + (settings.rounds() == 1 ? "" : " (round " + (round + 1) + "/" + settings.rounds() + ")");
+    }
+
+    private void runRate(Live l, int rate, int round, ProcessSupervisor processes) {
         Deployment d = l.deployment;
         collectBeforePhase();
         try {
             double[] cpu = new double[2];
             LoopLag.Max[] lag = new LoopLag.Max[1];
             Progress progress = new Progress();
-            LoadResult r = withProgress(l.name + " @ " + rate + " rps", settings.warmup().plus(settings.duration()),
+            LoadResult r = withProgress(phase(l, rate + " rps", round), settings.warmup().plus(settings.duration()),
                     progress, () -> l.gen.openLoop(rate, settings.warmup(), settings.duration(), settings.drain(),
                             progress, () -> {
                                 cpu[0] = d.proxyCpuSeconds();
@@ -335,8 +361,8 @@ public final class BenchRunner {
                                 lag[0] = benchLag.takeMax();
                             }));
             Long rss = l.proxies() ? sum(d.proxies().stream().map(Deployment.Proxy::rssBytes).toList()) : null;
-            l.rates.add(new RateResult(rate, r, l.proxies() ? cpu[1] - cpu[0] : null, rss, lag[0]));
-            err.println("trellis bench: " + l.name + " @ " + rate + " rps: " + summary(r)
+            l.rates.get(round).add(new RateResult(rate, r, l.proxies() ? cpu[1] - cpu[0] : null, rss, lag[0]));
+            err.println("trellis bench: " + phase(l, rate + " rps", round) + ": " + summary(r)
                     + (lag[0] == null ? "" : String.format(Locale.ROOT, "; bench JVM loop lag max %.3f ms at %s",
                             lag[0].nanos() / 1e6, lag[0].at())));
             String dead = d.deadProxy();
@@ -348,18 +374,18 @@ public final class BenchRunner {
         }
     }
 
-    private void runMax(Live l, ProcessSupervisor processes) {
+    private void runMax(Live l, int round, ProcessSupervisor processes) {
         Deployment d = l.deployment;
         collectBeforePhase();
         try {
             double[] cpu = new double[2];
             Progress progress = new Progress();
-            LoadResult r = withProgress(l.name + " @ max", settings.warmup().plus(settings.maxDuration()), progress,
+            LoadResult r = withProgress(phase(l, "max", round), settings.warmup().plus(settings.maxDuration()), progress,
                     () -> l.gen.closedLoop(settings.maxDepth(), settings.warmup(), settings.maxDuration(),
                             settings.drain(), progress, () -> cpu[0] = d.proxyCpuSeconds(),
                             () -> cpu[1] = d.proxyCpuSeconds()));
-            l.max = new MaxResult(r, settings.maxDepth(), l.proxies() ? cpu[1] - cpu[0] : null);
-            err.println("trellis bench: " + l.name + " @ max: " + String.format(Locale.ROOT, "%.0f rps, ", r.throughput())
+            l.max.set(round, new MaxResult(r, settings.maxDepth(), l.proxies() ? cpu[1] - cpu[0] : null));
+            err.println("trellis bench: " + phase(l, "max", round) + ": " + String.format(Locale.ROOT, "%.0f rps, ", r.throughput())
                     + summary(r));
             String dead = d.deadProxy();
             if (dead != null) {
@@ -380,12 +406,12 @@ public final class BenchRunner {
     /** The scenario's result, with the peak RSS of its proxies read while they still run. */
     private static ScenarioResult finish(Live l) {
         if (l.failure != null) {
-            return ScenarioResult.failed(l.name, l.path, l.failure, l.rates, l.max);
+            return ScenarioResult.failed(l.name, l.path, l.failure, l.rounds());
         }
         Deployment d = l.deployment;
         Long peak = d.proxies().stream().map(Deployment.Proxy::peakRssBytes).filter(OptionalLong::isPresent)
                 .map(OptionalLong::getAsLong).max(Comparator.naturalOrder()).orElse(null);
-        return new ScenarioResult(l.name, l.path, ScenarioResult.Status.MEASURED, null, l.rates, l.max, peak,
+        return ScenarioResult.of(l.name, l.path, ScenarioResult.Status.MEASURED, null, l.rounds(), peak,
                 d.proxies().stream().map(Deployment.Proxy::name).toList());
     }
 
@@ -422,6 +448,19 @@ public final class BenchRunner {
             }
             if (r.max() != null) {
                 writeHgrm(outDir.resolve(Report.hgrmFile(r.name(), 0)), r.max().load().corrected());
+            }
+            if (r.rounds().size() > 1) {
+                for (int i = 0; i < r.rounds().size(); i++) {
+                    String round = "-round" + (i + 1) + ".hgrm";
+                    for (RateResult rr : r.rounds().get(i).rates()) {
+                        writeHgrm(outDir.resolve(Report.hgrmFile(r.name(), rr.rate()).replace(".hgrm", round)),
+                                rr.load().corrected());
+                    }
+                    if (r.rounds().get(i).max() != null) {
+                        writeHgrm(outDir.resolve(Report.hgrmFile(r.name(), 0).replace(".hgrm", round)),
+                                r.rounds().get(i).max().load().corrected());
+                    }
+                }
             }
         }
         for (int rate : info.rates()) {

@@ -47,7 +47,7 @@ class ReportTest {
         machine.put("JVM", "Test VM 17");
         return new RunInfo("./trellis bench direct haproxy --duration 1s", Instant.parse("2026-01-01T00:00:00Z"),
                 Instant.parse("2026-01-01T00:01:00Z"), "http1", List.of(1000), Duration.ofSeconds(5), Duration.ofSeconds(1),
-                Duration.ofSeconds(1), 16, 1024, 1, machine, "Pinned with taskset: generator on CPU 0, proxies on CPU 1.",
+                Duration.ofSeconds(1), 16, 1024, 1, 1, machine, "Pinned with taskset: generator on CPU 0, proxies on CPU 1.",
                 List.of());
     }
 
@@ -101,6 +101,43 @@ class ReportTest {
         assertThat(goals).contains("mesh 5,000, haproxy-mtls 2,500: met.");
         // mesh RSS is two sidecars: 100 MiB / 2
         assertThat(goals).contains("sidecar RSS at 1000 rps: 50.0 MiB (goal: under 64 MiB): met.");
+    }
+
+    @Test
+    void withRoundsTheGoalsTakeTheMedianOfTheRoundsRatios() {
+        // p50 ratios mesh / haproxy-mtls per round: 0.8x, 1.2x, 1.1x; requests per CPU-second 1.25x, 0.8x, 1.0x
+        long[][] p50 = {{200, 250}, {300, 250}, {220, 200}};
+        double[][] cpu = {{0.2, 0.25}, {0.25, 0.2}, {0.2, 0.2}};
+        List<ScenarioResult.Round> mesh = new java.util.ArrayList<>();
+        List<ScenarioResult.Round> peer = new java.util.ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            mesh.add(new ScenarioResult.Round(List.of(new RateResult(1000, load(1000, histogram(p50[i][0] * US, 900 * US), 0,
+                    Map.of()), 0.4, 100L << 20)), new MaxResult(load(0, histogram(100 * US, 200 * US), 0, Map.of()), 1, cpu[i][0])));
+            peer.add(new ScenarioResult.Round(List.of(new RateResult(1000, load(1000, histogram(p50[i][1] * US, 700 * US), 0,
+                    Map.of()), 0.4, 40L << 20)), new MaxResult(load(0, histogram(100 * US, 200 * US), 0, Map.of()), 1, cpu[i][1])));
+        }
+        List<ScenarioResult> results = List.of(
+                ScenarioResult.of("mesh", "mesh", ScenarioResult.Status.MEASURED, null, mesh, 50L << 20, List.of("a", "b")),
+                ScenarioResult.of("haproxy-mtls", "haproxy-mtls", ScenarioResult.Status.MEASURED, null, peer, 20L << 20,
+                        List.of("a", "b")));
+        RunInfo run = run();
+        RunInfo three = new RunInfo(run.command(), run.started(), run.finished(), run.protocol(), run.rates(), run.warmup(),
+                run.duration(), run.maxDuration(), run.connections(), run.payloadBytes(), run.maxDepth(), 3, run.machine(),
+                run.placement(), run.notes());
+
+        ScenarioResult merged = results.get(0);
+        assertThat(merged.at(1000).orElseThrow().load().corrected().getTotalCount()).isEqualTo(3000);
+        assertThat(merged.at(1000).orElseThrow().proxyCpuSeconds()).isEqualTo(1.2, org.assertj.core.api.Assertions.within(1e-9));
+        assertThat(merged.max().load().measured()).isEqualTo(Duration.ofSeconds(3));
+
+        String goals = Report.goals(three, results);
+        assertThat(goals).contains("round by round 0.80x, 1.20x, 1.10x, median 1.10x: not met (met in 1 of 3 rounds)");
+        assertThat(goals).contains("round by round 1.25x, 0.80x, 1.00x, median 1.00x: met (met in 2 of 3 rounds)");
+
+        String md = Report.markdown(three, results);
+        assertThat(md).contains("## Rounds", "| scenario | figure | round 1 | round 2 | round 3 | median |",
+                "| mesh | p50 ms at 1000 rps | 0.200 | 0.300 | 0.220 | 0.220 |",
+                "| haproxy-mtls | requests per proxy CPU-second at max | 4,000 | 5,000 | 5,000 | 5,000 |");
     }
 
     @Test
