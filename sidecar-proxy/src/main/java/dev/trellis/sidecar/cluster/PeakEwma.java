@@ -34,12 +34,12 @@ public final class PeakEwma {
 
     private double update(long rttNanos) {
         long now = ticker.getAsLong();
-        if (estimateNanos < rttNanos) {
-            estimateNanos = rttNanos;
-        } else {
-            double decay = Math.exp(-Math.max(0, now - stampNanos) / decayNanos);
-            estimateNanos = estimateNanos * decay + rttNanos * (1 - decay);
-        }
+        double decay = Math.exp(-Math.max(0, now - stampNanos) / decayNanos);
+        // The weighted mean lies between the estimate and the sample, so taking the larger of it and
+        // the sample is the peak rule without a branch: the first slower-than-estimate response, often
+        // a minute after start, used to hit a never-taken branch in compiled code, and the JIT threw
+        // away the whole inlined response path (Http1Connection.channelRead) to recompile it.
+        estimateNanos = Math.max(estimateNanos * decay + rttNanos * (1 - decay), rttNanos);
         stampNanos = now;
         return estimateNanos;
     }
