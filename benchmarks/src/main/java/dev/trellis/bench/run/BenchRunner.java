@@ -348,21 +348,21 @@ public final class BenchRunner {
         Deployment d = l.deployment;
         collectBeforePhase();
         try {
-            double[] cpu = new double[2];
+            double[] cpu = new double[4];
             LoopLag.Max[] lag = new LoopLag.Max[1];
             Progress progress = new Progress();
             LoadResult r = withProgress(phase(l, rate + " rps", round), settings.warmup().plus(settings.duration()),
                     progress, () -> l.gen.openLoop(rate, settings.warmup(), settings.duration(), settings.drain(),
                             progress, () -> {
-                                cpu[0] = d.proxyCpuSeconds();
+                                sampleCpu(d, cpu, 0);
                                 benchLag.takeMax();
                             }, () -> {
-                                cpu[1] = d.proxyCpuSeconds();
+                                sampleCpu(d, cpu, 2);
                                 lag[0] = benchLag.takeMax();
                             }));
             Long rss = l.proxies() ? sum(d.proxies().stream().map(Deployment.Proxy::rssBytes).toList()) : null;
-            l.rates.get(round).add(new RateResult(rate, r, l.proxies() ? cpu[1] - cpu[0] : null, rss, lag[0]));
-            err.println("trellis bench: " + phase(l, rate + " rps", round) + ": " + summary(r)
+            l.rates.get(round).add(new RateResult(rate, r, l.proxies() ? cpu[2] - cpu[0] : null, rss, lag[0]));
+            err.println("trellis bench: " + phase(l, rate + " rps", round) + ": " + summary(r) + cpuSummary(l, cpu)
                     + (lag[0] == null ? "" : String.format(Locale.ROOT, "; bench JVM loop lag max %.3f ms at %s",
                             lag[0].nanos() / 1e6, lag[0].at())));
             String dead = d.deadProxy();
@@ -378,15 +378,14 @@ public final class BenchRunner {
         Deployment d = l.deployment;
         collectBeforePhase();
         try {
-            double[] cpu = new double[2];
+            double[] cpu = new double[4];
             Progress progress = new Progress();
             LoadResult r = withProgress(phase(l, "max", round), settings.warmup().plus(settings.maxDuration()), progress,
                     () -> l.gen.closedLoop(settings.maxDepth(), settings.warmup(), settings.maxDuration(),
-                            settings.drain(), progress, () -> cpu[0] = d.proxyCpuSeconds(),
-                            () -> cpu[1] = d.proxyCpuSeconds()));
-            l.max.set(round, new MaxResult(r, settings.maxDepth(), l.proxies() ? cpu[1] - cpu[0] : null));
+                            settings.drain(), progress, () -> sampleCpu(d, cpu, 0), () -> sampleCpu(d, cpu, 2)));
+            l.max.set(round, new MaxResult(r, settings.maxDepth(), l.proxies() ? cpu[2] - cpu[0] : null));
             err.println("trellis bench: " + phase(l, "max", round) + ": " + String.format(Locale.ROOT, "%.0f rps, ", r.throughput())
-                    + summary(r));
+                    + summary(r) + cpuSummary(l, cpu));
             String dead = d.deadProxy();
             if (dead != null) {
                 fail(l, dead + " during the max-throughput phase", processes);
@@ -394,6 +393,23 @@ public final class BenchRunner {
         } catch (RuntimeException e) {
             fail(l, e.getMessage(), processes);
         }
+    }
+
+    /** Proxy CPU seconds into {@code into[at]} and those of their JIT compiler threads into {@code into[at + 1]}. */
+    private static void sampleCpu(Deployment d, double[] into, int at) {
+        into[at] = d.proxyCpuSeconds();
+        into[at + 1] = d.proxyCompilerCpuSeconds();
+    }
+
+    /**
+     * {@code ; proxy CPU 6.10 s, JIT compilers 0.21 s of it}: compiling in a measured window is CPU
+     * a proxy spends that HAProxy does not, and a sign the window was not steady state yet.
+     */
+    private static String cpuSummary(Live l, double[] cpu) {
+        if (!l.proxies()) {
+            return "";
+        }
+        return String.format(Locale.ROOT, "; proxy CPU %.2f s, JIT compilers %.2f s of it", cpu[2] - cpu[0], cpu[3] - cpu[1]);
     }
 
     private void fail(Live l, String reason, ProcessSupervisor processes) {
