@@ -79,10 +79,10 @@ class BenchMainTest {
             zip.write("# defaults\n-XX:+UseSerialGC -Xmx64m\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
         }
         BenchSettings s = settings("bench", "sidecar", "sidecar@old", "mesh@g1", "--sidecar-jar", jar.toString(),
-                "--variant-jar", "old=/tmp/old.jar", "--variant-jvm-opts", "g1=-XX:+UseG1GC -Xmx256m");
+                "--variant-jar", "old=" + dir.resolve("old.jar"), "--variant-jvm-opts", "g1=-XX:+UseG1GC -Xmx256m");
         assertThat(s.scenarios()).containsExactly("sidecar", "sidecar@old", "mesh@g1");
         assertThat(s.sidecar().jvmOptions()).as("the jar's own defaults").containsExactly("-XX:+UseSerialGC", "-Xmx64m");
-        assertThat(s.sidecar().variant("old").jar()).isEqualTo(Path.of("/tmp/old.jar"));
+        assertThat(s.sidecar().variant("old").jar()).isEqualTo(dir.resolve("old.jar"));
         assertThat(s.sidecar().variant("old").jvmOptions()).as("a missing jar has no defaults").isEmpty();
         assertThat(s.sidecar().variant("g1").jar()).isEqualTo(jar);
         assertThat(s.sidecar().variant("g1").jvmOptions()).containsExactly("-XX:+UseG1GC", "-Xmx256m");
