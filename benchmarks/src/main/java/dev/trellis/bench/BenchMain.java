@@ -117,6 +117,11 @@ public final class BenchMain {
                         + " (default: the jar's own defaults, " + SidecarJvmDefaults.ENTRY + "; \"\" for none).")
         String sidecarJvmOpts;
 
+        @Option(names = "--access-log",
+                description = "Trellis sidecars (and variants) write their JSON access log to a file, as with"
+                        + " access logging on; HAProxy and nginx do not log.")
+        boolean accessLog;
+
         @Option(names = "--variant-jar", paramLabel = "NAME=JAR",
                 description = "A sidecar variant for scenarios sidecar@NAME and mesh@NAME, measured in the same run:"
                         + " another build of the sidecar jar (repeatable).")
@@ -213,7 +218,7 @@ public final class BenchMain {
                     .resolve(LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss", Locale.ROOT)));
             Duration drain = Duration.ofSeconds(10);
             return new BenchSettings(chosen, r, warmup, duration, max, drain, connections, protocol, payload, streams,
-                    rounds, outDir.toAbsolutePath(), !noPin, new ScenarioContext.SidecarSettings(jar, java, jvm, variants),
+                    rounds, outDir.toAbsolutePath(), !noPin, new ScenarioContext.SidecarSettings(jar, java, jvm, variants, accessLog),
                     commandLine());
         }
 

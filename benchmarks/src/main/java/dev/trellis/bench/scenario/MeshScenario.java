@@ -29,7 +29,7 @@ final class MeshScenario implements Scenario {
     public String describe(ScenarioContext ctx) {
         return "client -> Trellis sidecar -> mTLS (ALPN " + (ctx.protocol().multiplexed() ? "h2" : "http/1.1")
                 + ") -> Trellis sidecar -> echo backend (two processes)"
-                + (variant == null ? "" : "; sidecar variant '" + variant + "'");
+                + (variant == null ? "" : "; sidecar variant '" + variant + "'") + SidecarScenario.accessLogNote(ctx);
     }
 
     @Override
@@ -39,11 +39,13 @@ final class MeshScenario implements Scenario {
         InetSocketAddress inbound = Ports.freeLoopback();
         String suffix = variant == null ? "" : "@" + variant;
         Path serverCfg = ctx.writeConfig("sidecar-server" + suffix + ".yaml", SidecarBootstrap.yaml("bench-server", ctx.protocol(),
-                inbound, Ports.freeLoopback(), ctx.backend(), SidecarBootstrap.Tls.DOWNSTREAM_MTLS, pki));
+                inbound, Ports.freeLoopback(), ctx.backend(), SidecarBootstrap.Tls.DOWNSTREAM_MTLS, pki,
+                SidecarScenario.accessLog(ctx, "sidecar-server" + suffix)));
         Deployment.Proxy server = SidecarScenario.launch(ctx, variant, "sidecar-server" + suffix, serverCfg, inbound);
         InetSocketAddress outbound = Ports.freeLoopback();
         Path clientCfg = ctx.writeConfig("sidecar-client" + suffix + ".yaml", SidecarBootstrap.yaml("bench-client", ctx.protocol(),
-                outbound, Ports.freeLoopback(), inbound, SidecarBootstrap.Tls.UPSTREAM_MTLS, pki));
+                outbound, Ports.freeLoopback(), inbound, SidecarBootstrap.Tls.UPSTREAM_MTLS, pki,
+                SidecarScenario.accessLog(ctx, "sidecar-client" + suffix)));
         Deployment.Proxy client = SidecarScenario.launch(ctx, variant, "sidecar-client" + suffix, clientCfg, outbound);
         return new Deployment(outbound, List.of(client, server));
     }

@@ -34,10 +34,15 @@ public final class ScenarioContext {
      * are other builds or options measured in the same run as {@code sidecar@NAME} and
      * {@code mesh@NAME}.
      */
-    public record SidecarSettings(Path jar, Path java, List<String> jvmOptions, Map<String, SidecarSettings> variants) {
+    public record SidecarSettings(Path jar, Path java, List<String> jvmOptions, Map<String, SidecarSettings> variants,
+                                  boolean accessLog) {
         public SidecarSettings {
             jvmOptions = List.copyOf(jvmOptions);
             variants = Collections.unmodifiableMap(new LinkedHashMap<>(variants));
+        }
+
+        public SidecarSettings(Path jar, Path java, List<String> jvmOptions, Map<String, SidecarSettings> variants) {
+            this(jar, java, jvmOptions, variants, false);
         }
 
         public SidecarSettings(Path jar, Path java, List<String> jvmOptions) {

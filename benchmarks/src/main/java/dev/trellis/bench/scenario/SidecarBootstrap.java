@@ -2,6 +2,7 @@ package dev.trellis.bench.scenario;
 
 import dev.trellis.bench.load.Protocol;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 
 /**
  * Envoy v3 bootstrap YAML for the Trellis sidecar in the {@code sidecar} and {@code mesh}
@@ -21,6 +22,12 @@ public final class SidecarBootstrap {
      */
     public static String yaml(String nodeId, Protocol protocol, InetSocketAddress listen, InetSocketAddress admin,
                               InetSocketAddress upstream, Tls tls, TestPki.Files pki) {
+        return yaml(nodeId, protocol, listen, admin, upstream, tls, pki, null);
+    }
+
+    /** As above; with {@code accessLog} not null the listener writes its JSON access log there. */
+    public static String yaml(String nodeId, Protocol protocol, InetSocketAddress listen, InetSocketAddress admin,
+                              InetSocketAddress upstream, Tls tls, TestPki.Files pki, Path accessLog) {
         StringBuilder y = new StringBuilder();
         y.append("node:\n")
                 .append("  id: ").append(nodeId).append('\n')
@@ -54,6 +61,13 @@ public final class SidecarBootstrap {
                 .append("          - name: envoy.filters.http.router\n")
                 .append("            typed_config:\n")
                 .append("              \"@type\": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router\n");
+        if (accessLog != null) {
+            y.append("          access_log:\n")
+                    .append("          - name: envoy.access_loggers.file\n")
+                    .append("            typed_config:\n")
+                    .append("              \"@type\": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog\n")
+                    .append("              path: ").append(accessLog).append('\n');
+        }
         if (tls == Tls.DOWNSTREAM_MTLS) {
             y.append("      transport_socket:\n")
                     .append("        name: envoy.transport_sockets.tls\n")

@@ -27,7 +27,11 @@ final class SidecarScenario implements Scenario {
     @Override
     public String describe(ScenarioContext ctx) {
         return "client -> Trellis sidecar -> echo backend (plaintext, Envoy v3 bootstrap with a static listener and cluster)"
-                + (variant == null ? "" : "; sidecar variant '" + variant + "'");
+                + (variant == null ? "" : "; sidecar variant '" + variant + "'") + accessLogNote(ctx);
+    }
+
+    static String accessLogNote(ScenarioContext ctx) {
+        return ctx.sidecar().accessLog() ? "; JSON access log to a file (--access-log)" : "";
     }
 
     @Override
@@ -36,8 +40,16 @@ final class SidecarScenario implements Scenario {
         InetSocketAddress listen = Ports.freeLoopback();
         InetSocketAddress admin = Ports.freeLoopback();
         Path cfg = ctx.writeConfig(name() + ".yaml", SidecarBootstrap.yaml("bench-sidecar", ctx.protocol(), listen, admin,
-                ctx.backend(), SidecarBootstrap.Tls.NONE, null));
+                ctx.backend(), SidecarBootstrap.Tls.NONE, null, accessLog(ctx, name())));
         return new Deployment(listen, List.of(launch(ctx, variant, name(), cfg, listen)));
+    }
+
+    /**
+     * Where sidecar {@code name} writes its access log with {@code --access-log}, else null. Not
+     * {@code .log}: the run copies those into its output, and this one grows by the request.
+     */
+    static Path accessLog(ScenarioContext ctx, String name) {
+        return ctx.sidecar().accessLog() ? ctx.file(name + "-access.jsonl") : null;
     }
 
     /** Skips when the sidecar jar has not been built. */

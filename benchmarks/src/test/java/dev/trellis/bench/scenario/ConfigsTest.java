@@ -83,6 +83,24 @@ class ConfigsTest {
         assertThat(cluster.has("transport_socket")).isFalse();
         assertThat(cluster.has("typed_extension_protocol_options")).isFalse();
         assertThat(listener.at("/filter_chains/0").has("transport_socket")).isFalse();
+        assertThat(hcm.has("access_log")).isFalse();
+    }
+
+    @Test
+    void withAccessLogTheSidecarWritesItToTheFile(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        java.nio.file.Path log = dir.resolve("sidecar-access.jsonl");
+        String yaml = SidecarBootstrap.yaml("bench-sidecar", Protocol.HTTP1, LISTEN, new InetSocketAddress("127.0.0.1", 20003),
+                BACKEND, SidecarBootstrap.Tls.NONE, null, log);
+        java.nio.file.Path file = dir.resolve("sidecar.yaml");
+        try {
+            java.nio.file.Files.writeString(file, yaml);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        // the sidecar's own loader reads it, with one file access log on the listener
+        var config = dev.trellis.sidecar.config.envoy.BootstrapLoader.load(file);
+        assertThat(config.listeners().get(0).telemetry().accessLogs()).hasSize(1);
+        assertThat(config.listeners().get(0).telemetry().accessLogs().get(0).describe()).contains(log.toString());
     }
 
     @Test
