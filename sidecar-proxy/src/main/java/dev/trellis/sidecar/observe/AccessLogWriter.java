@@ -20,10 +20,10 @@ import org.slf4j.LoggerFactory;
  * Writes access log lines on its own thread. Requests only offer a line to a bounded queue:
  * when the sink is slow or stuck the queue fills and further lines are dropped and counted,
  * so a log sink never slows requests down; lines wait in the queue while the sink cannot be
- * opened. The thread wakes every {@link #FLUSH_INTERVAL} and
- * writes what has queued meanwhile in one go, as Envoy flushes its file access logs on an
- * interval: a writer waiting on the queue was woken by every line, a thread switch and a
- * {@code write} per request on the CPU the event loop shares.
+ * opened. The thread wakes every {@link #FLUSH_INTERVAL} and writes what queued meanwhile with
+ * one flush, as Envoy flushes its file access logs on an interval; a thread waiting on the queue
+ * would be woken by every line, a thread switch and a {@code write} per request on the CPU the
+ * event loop shares.
  */
 public final class AccessLogWriter implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(AccessLogWriter.class);
@@ -113,14 +113,17 @@ public final class AccessLogWriter implements AutoCloseable {
         try {
             return new BufferedOutputStream(sink.open(), 64 * 1024);
         } catch (IOException e) {
-            failed(e);
+            failed("cannot open: " + e + " (lines wait in the queue and are dropped when it is full)");
             return null;
         }
     }
 
-    /** Writes one line (dropped if that fails); returns the stream, null after a failure. */
+    /**
+     * Writes one line, opening the sink again after an earlier line's write failed; the line is
+     * dropped and counted if that fails. Returns the stream, null after a failure.
+     */
     private OutputStream write(OutputStream out, String line) {
-        if (out == null) {
+        if (out == null && (out = open()) == null) {
             dropped.increment();
             return null;
         }
@@ -131,7 +134,7 @@ public final class AccessLogWriter implements AutoCloseable {
             return out;
         } catch (IOException e) {
             dropped.increment();
-            failed(e);
+            failed(e + " (lines are dropped until it works again)");
             return closeQuietly(out);
         }
     }
@@ -141,16 +144,17 @@ public final class AccessLogWriter implements AutoCloseable {
             out.flush();
             return out;
         } catch (IOException e) {
-            failed(e);
+            failed(e + " (lines are dropped until it works again)");
             return closeQuietly(out);
         }
     }
 
-    private void failed(IOException e) {
+    /** Logs a failure of the sink, at most once every 10 s. */
+    private void failed(String what) {
         long now = System.nanoTime();
         if (now - lastErrorLog > TimeUnit.SECONDS.toNanos(10)) {
             lastErrorLog = now;
-            log.warn("access log '{}': {} (lines are dropped until it works again)", name, e.toString());
+            log.warn("access log '{}': {}", name, what);
         }
     }
 
