@@ -39,6 +39,10 @@ public final class Report {
         md.append("Reproduce with:\n\n```sh\n").append(run.command()).append("\n```\n\n");
         md.append(latencyTable(run, results)).append('\n');
         md.append(throughputTable(run, results)).append('\n');
+        String jit = jitCompilation(run, results);
+        if (!jit.isEmpty()) {
+            md.append(jit).append('\n');
+        }
         md.append("## Goals\n\n").append(goals(run, results)).append('\n');
         if (run.rounds() > 1) {
             md.append(roundsTable(run, results)).append('\n');
@@ -159,6 +163,35 @@ public final class Report {
                     .append(" |\n");
         }
         return md.toString();
+    }
+
+    /**
+     * How much of the proxies' CPU in the measured windows their JIT compilers used: CPU a JVM
+     * proxy spends that a C one does not, and a sign the window was not yet steady state. Empty
+     * when no proxy compiled anything.
+     */
+    static String jitCompilation(RunInfo run, List<ScenarioResult> results) {
+        StringJoiner rows = new StringJoiner("; ");
+        for (ScenarioResult r : results) {
+            List<String> phases = new ArrayList<>();
+            for (int rate : run.rates()) {
+                r.at(rate).filter(x -> x.jitCpuSeconds() != null && x.jitCpuSeconds() > 0 && x.proxyCpuSeconds() != null)
+                        .ifPresent(x -> phases.add(Fmt.num(x.jitCpuSeconds(), 2) + " of " + Fmt.num(x.proxyCpuSeconds(), 2)
+                                + " s at " + rate + " rps"));
+            }
+            MaxResult m = r.max();
+            if (m != null && m.jitCpuSeconds() != null && m.jitCpuSeconds() > 0 && m.proxyCpuSeconds() != null) {
+                phases.add(Fmt.num(m.jitCpuSeconds(), 2) + " of " + Fmt.num(m.proxyCpuSeconds(), 2) + " s at max");
+            }
+            if (!phases.isEmpty()) {
+                rows.add(r.name() + " " + String.join(", ", phases));
+            }
+        }
+        if (rows.length() == 0) {
+            return "";
+        }
+        return "JIT compiler threads' CPU within the proxies' CPU in the measured windows"
+                + (run.rounds() > 1 ? " (all rounds)" : "") + ": " + rows + ".\n";
     }
 
     /** Where Trellis stands against the targets of issue 10, or why that is not known yet. */

@@ -73,9 +73,15 @@ public record ScenarioResult(String name, String path, Status status, String rea
     /**
      * One fixed-rate phase. {@code proxyCpuSeconds} and {@code proxyRssBytes} are null without proxies;
      * {@code benchLag} is the largest lag of the benchmark JVM's own event loops in the measured window
-     * (null when not watched).
+     * (null when not watched); {@code jitCpuSeconds} is the part of the proxy CPU their JIT compiler
+     * threads used (null when not known).
      */
-    public record RateResult(int rate, LoadResult load, Double proxyCpuSeconds, Long proxyRssBytes, LoopLag.Max benchLag) {
+    public record RateResult(int rate, LoadResult load, Double proxyCpuSeconds, Long proxyRssBytes, LoopLag.Max benchLag,
+                             Double jitCpuSeconds) {
+        public RateResult(int rate, LoadResult load, Double proxyCpuSeconds, Long proxyRssBytes, LoopLag.Max benchLag) {
+            this(rate, load, proxyCpuSeconds, proxyRssBytes, benchLag, null);
+        }
+
         public RateResult(int rate, LoadResult load, Double proxyCpuSeconds, Long proxyRssBytes) {
             this(rate, load, proxyCpuSeconds, proxyRssBytes, null);
         }
@@ -94,7 +100,8 @@ public record ScenarioResult(String name, String path, Status status, String rea
                     sumOrNull(rounds.stream().map(RateResult::proxyCpuSeconds).toList()),
                     rounds.stream().map(RateResult::proxyRssBytes).filter(Objects::nonNull).max(Comparator.naturalOrder()).orElse(null),
                     rounds.stream().map(RateResult::benchLag).filter(Objects::nonNull)
-                            .max(Comparator.comparingLong(LoopLag.Max::nanos)).orElse(null));
+                            .max(Comparator.comparingLong(LoopLag.Max::nanos)).orElse(null),
+                    sumOrNull(rounds.stream().map(RateResult::jitCpuSeconds).toList()));
         }
     }
 
@@ -106,7 +113,11 @@ public record ScenarioResult(String name, String path, Status status, String rea
     }
 
     /** The closed-loop phase: {@code depth} requests in flight per connection. */
-    public record MaxResult(LoadResult load, int depth, Double proxyCpuSeconds) {
+    public record MaxResult(LoadResult load, int depth, Double proxyCpuSeconds, Double jitCpuSeconds) {
+        public MaxResult(LoadResult load, int depth, Double proxyCpuSeconds) {
+            this(load, depth, proxyCpuSeconds, null);
+        }
+
         public Double cpuPer1000() {
             return proxyCpuSeconds == null || load.requests() == 0 ? null : proxyCpuSeconds * 1000.0 / load.requests();
         }
@@ -116,7 +127,8 @@ public record ScenarioResult(String name, String path, Status status, String rea
                 return rounds.get(0);
             }
             return new MaxResult(LoadResult.merge(rounds.stream().map(MaxResult::load).toList()), rounds.get(0).depth(),
-                    sumOrNull(rounds.stream().map(MaxResult::proxyCpuSeconds).toList()));
+                    sumOrNull(rounds.stream().map(MaxResult::proxyCpuSeconds).toList()),
+                    sumOrNull(rounds.stream().map(MaxResult::jitCpuSeconds).toList()));
         }
     }
 

@@ -361,7 +361,8 @@ public final class BenchRunner {
                                 lag[0] = benchLag.takeMax();
                             }));
             Long rss = l.proxies() ? sum(d.proxies().stream().map(Deployment.Proxy::rssBytes).toList()) : null;
-            l.rates.get(round).add(new RateResult(rate, r, l.proxies() ? cpu[2] - cpu[0] : null, rss, lag[0]));
+            l.rates.get(round).add(new RateResult(rate, r, l.proxies() ? cpu[2] - cpu[0] : null, rss, lag[0],
+                    l.proxies() ? cpu[3] - cpu[1] : null));
             err.println("trellis bench: " + phase(l, rate + " rps", round) + ": " + summary(r) + cpuSummary(l, cpu)
                     + (lag[0] == null ? "" : String.format(Locale.ROOT, "; bench JVM loop lag max %.3f ms at %s",
                             lag[0].nanos() / 1e6, lag[0].at())));
@@ -383,7 +384,8 @@ public final class BenchRunner {
             LoadResult r = withProgress(phase(l, "max", round), settings.warmup().plus(settings.maxDuration()), progress,
                     () -> l.gen.closedLoop(settings.maxDepth(), settings.warmup(), settings.maxDuration(),
                             settings.drain(), progress, () -> sampleCpu(d, cpu, 0), () -> sampleCpu(d, cpu, 2)));
-            l.max.set(round, new MaxResult(r, settings.maxDepth(), l.proxies() ? cpu[2] - cpu[0] : null));
+            l.max.set(round, new MaxResult(r, settings.maxDepth(), l.proxies() ? cpu[2] - cpu[0] : null,
+                    l.proxies() ? cpu[3] - cpu[1] : null));
             err.println("trellis bench: " + phase(l, "max", round) + ": " + String.format(Locale.ROOT, "%.0f rps, ", r.throughput())
                     + summary(r) + cpuSummary(l, cpu));
             String dead = d.deadProxy();

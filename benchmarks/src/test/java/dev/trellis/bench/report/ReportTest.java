@@ -112,7 +112,8 @@ class ReportTest {
         List<ScenarioResult.Round> peer = new java.util.ArrayList<>();
         for (int i = 0; i < 3; i++) {
             mesh.add(new ScenarioResult.Round(List.of(new RateResult(1000, load(1000, histogram(p50[i][0] * US, 900 * US), 0,
-                    Map.of()), 0.4, 100L << 20)), new MaxResult(load(0, histogram(100 * US, 200 * US), 0, Map.of()), 1, cpu[i][0])));
+                    Map.of()), 0.4, 100L << 20, null, 0.1)),
+                    new MaxResult(load(0, histogram(100 * US, 200 * US), 0, Map.of()), 1, cpu[i][0], 0.0)));
             peer.add(new ScenarioResult.Round(List.of(new RateResult(1000, load(1000, histogram(p50[i][1] * US, 700 * US), 0,
                     Map.of()), 0.4, 40L << 20)), new MaxResult(load(0, histogram(100 * US, 200 * US), 0, Map.of()), 1, cpu[i][1])));
         }
@@ -135,6 +136,9 @@ class ReportTest {
         assertThat(goals).contains("round by round 1.25x, 0.80x, 1.00x, median 1.00x: met (met in 2 of 3 rounds)");
 
         String md = Report.markdown(three, results);
+        // JIT CPU of the JVM proxies summed over rounds; HAProxy and a phase without compiling are not listed
+        assertThat(md).contains("JIT compiler threads' CPU within the proxies' CPU in the measured windows (all rounds): "
+                + "mesh 0.30 of 1.20 s at 1000 rps.");
         assertThat(md).contains("## Rounds", "| scenario | figure | round 1 | round 2 | round 3 | median |",
                 "| mesh | p50 ms at 1000 rps | 0.200 | 0.300 | 0.220 | 0.220 |",
                 "| haproxy-mtls | requests per proxy CPU-second at max | 4,000 | 5,000 | 5,000 | 5,000 |");
