@@ -218,7 +218,9 @@ public final class Report {
                     for (int i = 0; i < rounds(mesh.get(), peer.get()); i++) {
                         Optional<RateResult> mr = mesh.get().rounds().get(i).at(rate);
                         Optional<RateResult> hr = peer.get().rounds().get(i).at(rate);
-                        if (mr.isPresent() && hr.isPresent() && hr.get().load().corrected().getTotalCount() > 0) {
+                        // a round where either side completed nothing has no ratio (an empty histogram reads 0)
+                        if (mr.isPresent() && hr.isPresent() && mr.get().load().corrected().getTotalCount() > 0
+                                && hr.get().load().corrected().getTotalCount() > 0) {
                             ratios.add(mr.get().load().corrected().getValueAtPercentile(q)
                                     / (double) hr.get().load().corrected().getValueAtPercentile(q));
                         }

@@ -145,6 +145,31 @@ class ReportTest {
     }
 
     @Test
+    void aRoundWhereTheMeshCompletedNothingHasNoRatio() {
+        List<ScenarioResult.Round> mesh = new java.util.ArrayList<>();
+        List<ScenarioResult.Round> peer = new java.util.ArrayList<>();
+        long[] p50 = {200, 0, 220};
+        for (int i = 0; i < 3; i++) {
+            Histogram h = p50[i] == 0 ? Latencies.newHistogram() : histogram(p50[i] * US, 900 * US);
+            mesh.add(new ScenarioResult.Round(List.of(new RateResult(1000, load(1000, h, 0, Map.of()), 0.4, 100L << 20)), null));
+            peer.add(new ScenarioResult.Round(List.of(new RateResult(1000, load(1000, histogram(250 * US, 700 * US), 0,
+                    Map.of()), 0.4, 40L << 20)), null));
+        }
+        RunInfo run = run();
+        RunInfo three = new RunInfo(run.command(), run.started(), run.finished(), run.protocol(), run.rates(), run.warmup(),
+                run.duration(), run.maxDuration(), run.connections(), run.payloadBytes(), run.maxDepth(), 3, run.machine(),
+                run.placement(), run.notes());
+
+        String goals = Report.goals(three, List.of(
+                ScenarioResult.of("mesh", "mesh", ScenarioResult.Status.MEASURED, null, mesh, 50L << 20, List.of("a", "b")),
+                ScenarioResult.of("haproxy-mtls", "haproxy-mtls", ScenarioResult.Status.MEASURED, null, peer, 20L << 20,
+                        List.of("a", "b"))));
+
+        assertThat(goals).contains("p50 at 1000 rps: mesh 0.220 ms, haproxy-mtls 0.250 ms; mesh / haproxy-mtls round by round"
+                + " 0.80x, 0.88x, median 0.84x: met (met in 2 of 2 rounds)");
+    }
+
+    @Test
     void plotIsAnSvgWithOneLinePerScenarioAndALogPercentileAxis() throws Exception {
         Map<String, Histogram> series = new LinkedHashMap<>();
         series.put("direct", histogram(100 * US, 400 * US));
