@@ -175,13 +175,10 @@ public final class Report {
         for (ScenarioResult r : results) {
             List<String> phases = new ArrayList<>();
             for (int rate : run.rates()) {
-                r.at(rate).filter(x -> x.jitCpuSeconds() != null && x.jitCpuSeconds() > 0 && x.proxyCpuSeconds() != null)
-                        .ifPresent(x -> phases.add(Fmt.num(x.jitCpuSeconds(), 2) + " of " + Fmt.num(x.proxyCpuSeconds(), 2)
-                                + " s at " + rate + " rps"));
+                r.at(rate).ifPresent(x -> jitPhase(phases, x.jitCpuSeconds(), x.proxyCpuSeconds(), rate + " rps"));
             }
-            MaxResult m = r.max();
-            if (m != null && m.jitCpuSeconds() != null && m.jitCpuSeconds() > 0 && m.proxyCpuSeconds() != null) {
-                phases.add(Fmt.num(m.jitCpuSeconds(), 2) + " of " + Fmt.num(m.proxyCpuSeconds(), 2) + " s at max");
+            if (r.max() != null) {
+                jitPhase(phases, r.max().jitCpuSeconds(), r.max().proxyCpuSeconds(), "max");
             }
             if (!phases.isEmpty()) {
                 rows.add(r.name() + " " + String.join(", ", phases));
@@ -192,6 +189,12 @@ public final class Report {
         }
         return "JIT compiler threads' CPU within the proxies' CPU in the measured windows"
                 + (run.rounds() > 1 ? " (all rounds)" : "") + ": " + rows + ".\n";
+    }
+
+    private static void jitPhase(List<String> phases, Double jit, Double proxy, String load) {
+        if (jit != null && jit > 0 && proxy != null) {
+            phases.add(Fmt.num(jit, 2) + " of " + Fmt.num(proxy, 2) + " s at " + load);
+        }
     }
 
     /** Where Trellis stands against the targets of issue 10, or why that is not known yet. */

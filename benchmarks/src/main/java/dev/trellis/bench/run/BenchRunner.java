@@ -348,22 +348,21 @@ public final class BenchRunner {
         Deployment d = l.deployment;
         collectBeforePhase();
         try {
-            double[] cpu = new double[4];
+            CpuWindow cpu = new CpuWindow(l);
             LoopLag.Max[] lag = new LoopLag.Max[1];
             Progress progress = new Progress();
             LoadResult r = withProgress(phase(l, rate + " rps", round), settings.warmup().plus(settings.duration()),
                     progress, () -> l.gen.openLoop(rate, settings.warmup(), settings.duration(), settings.drain(),
                             progress, () -> {
-                                sampleCpu(d, cpu, 0);
+                                cpu.open();
                                 benchLag.takeMax();
                             }, () -> {
-                                sampleCpu(d, cpu, 2);
+                                cpu.close();
                                 lag[0] = benchLag.takeMax();
                             }));
             Long rss = l.proxies() ? sum(d.proxies().stream().map(Deployment.Proxy::rssBytes).toList()) : null;
-            l.rates.get(round).add(new RateResult(rate, r, l.proxies() ? cpu[2] - cpu[0] : null, rss, lag[0],
-                    l.proxies() ? cpu[3] - cpu[1] : null));
-            err.println("trellis bench: " + phase(l, rate + " rps", round) + ": " + summary(r) + cpuSummary(l, cpu)
+            l.rates.get(round).add(new RateResult(rate, r, cpu.proxySeconds(), rss, lag[0], cpu.jitSeconds()));
+            err.println("trellis bench: " + phase(l, rate + " rps", round) + ": " + summary(r) + cpu.summary()
                     + (lag[0] == null ? "" : String.format(Locale.ROOT, "; bench JVM loop lag max %.3f ms at %s",
                             lag[0].nanos() / 1e6, lag[0].at())));
             String dead = d.deadProxy();
@@ -379,15 +378,14 @@ public final class BenchRunner {
         Deployment d = l.deployment;
         collectBeforePhase();
         try {
-            double[] cpu = new double[4];
+            CpuWindow cpu = new CpuWindow(l);
             Progress progress = new Progress();
             LoadResult r = withProgress(phase(l, "max", round), settings.warmup().plus(settings.maxDuration()), progress,
                     () -> l.gen.closedLoop(settings.maxDepth(), settings.warmup(), settings.maxDuration(),
-                            settings.drain(), progress, () -> sampleCpu(d, cpu, 0), () -> sampleCpu(d, cpu, 2)));
-            l.max.set(round, new MaxResult(r, settings.maxDepth(), l.proxies() ? cpu[2] - cpu[0] : null,
-                    l.proxies() ? cpu[3] - cpu[1] : null));
+                            settings.drain(), progress, cpu::open, cpu::close));
+            l.max.set(round, new MaxResult(r, settings.maxDepth(), cpu.proxySeconds(), cpu.jitSeconds()));
             err.println("trellis bench: " + phase(l, "max", round) + ": " + String.format(Locale.ROOT, "%.0f rps, ", r.throughput())
-                    + summary(r) + cpuSummary(l, cpu));
+                    + summary(r) + cpu.summary());
             String dead = d.deadProxy();
             if (dead != null) {
                 fail(l, dead + " during the max-throughput phase", processes);
@@ -397,21 +395,48 @@ public final class BenchRunner {
         }
     }
 
-    /** Proxy CPU seconds into {@code into[at]} and those of their JIT compiler threads into {@code into[at + 1]}. */
-    private static void sampleCpu(Deployment d, double[] into, int at) {
-        into[at] = d.proxyCpuSeconds();
-        into[at + 1] = d.proxyCompilerCpuSeconds();
-    }
-
     /**
-     * {@code ; proxy CPU 6.10 s, JIT compilers 0.21 s of it}: compiling in a measured window is CPU
-     * a proxy spends that HAProxy does not, and a sign the window was not steady state yet.
+     * The CPU a path's proxies used between {@link #open} and {@link #close} (the measured window),
+     * and the part of it their JIT compiler threads used; null for a path without proxies.
      */
-    private static String cpuSummary(Live l, double[] cpu) {
-        if (!l.proxies()) {
-            return "";
+    private static final class CpuWindow {
+        private final Live live;
+        private double proxyAtOpen;
+        private double jitAtOpen;
+        private Double proxy;
+        private Double jit;
+
+        CpuWindow(Live live) {
+            this.live = live;
         }
-        return String.format(Locale.ROOT, "; proxy CPU %.2f s, JIT compilers %.2f s of it", cpu[2] - cpu[0], cpu[3] - cpu[1]);
+
+        void open() {
+            proxyAtOpen = live.deployment.proxyCpuSeconds();
+            jitAtOpen = live.deployment.proxyCompilerCpuSeconds();
+        }
+
+        void close() {
+            if (live.proxies()) {
+                proxy = live.deployment.proxyCpuSeconds() - proxyAtOpen;
+                jit = live.deployment.proxyCompilerCpuSeconds() - jitAtOpen;
+            }
+        }
+
+        Double proxySeconds() {
+            return proxy;
+        }
+
+        Double jitSeconds() {
+            return jit;
+        }
+
+        /**
+         * {@code ; proxy CPU 6.10 s, JIT compilers 0.21 s of it}: compiling in a measured window is CPU
+         * a proxy spends that HAProxy does not, and a sign the window was not steady state yet.
+         */
+        String summary() {
+            return proxy == null ? "" : String.format(Locale.ROOT, "; proxy CPU %.2f s, JIT compilers %.2f s of it", proxy, jit);
+        }
     }
 
     private void fail(Live l, String reason, ProcessSupervisor processes) {
