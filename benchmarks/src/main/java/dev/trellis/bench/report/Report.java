@@ -211,7 +211,13 @@ public final class Report {
         } else {
             Optional<RateResult> m = mesh.get().at(rate);
             Optional<RateResult> h = peer.get().at(rate);
-            if (m.isPresent() && h.isPresent()) {
+            if (m.isPresent() && h.isPresent() && (m.get().load().corrected().getTotalCount() == 0
+                    || h.get().load().corrected().getTotalCount() == 0)) {
+                // an empty histogram reads 0 ms, which would pass for the best latency
+                g.append("- p50 and p99 at ").append(rate).append(" rps: not known from this run (")
+                        .append(m.get().load().corrected().getTotalCount() == 0 ? "mesh" : "haproxy-mtls")
+                        .append(" completed no request).\n");
+            } else if (m.isPresent() && h.isPresent()) {
                 for (double q : new double[] {50, 99}) {
                     long mv = m.get().load().corrected().getValueAtPercentile(q);
                     long hv = h.get().load().corrected().getValueAtPercentile(q);

@@ -145,6 +145,21 @@ class ReportTest {
     }
 
     @Test
+    void aMeshThatCompletedNothingMeetsNoLatencyGoal() {
+        ScenarioResult mesh = new ScenarioResult("mesh", "mesh", ScenarioResult.Status.MEASURED, null,
+                List.of(new RateResult(1000, load(1000, Latencies.newHistogram(), 1000, Map.of("connect refused", 1000L)),
+                        0.4, 100L << 20)), null, 50L << 20, List.of("a", "b"));
+        ScenarioResult peer = new ScenarioResult("haproxy-mtls", "haproxy-mtls", ScenarioResult.Status.MEASURED, null,
+                List.of(new RateResult(1000, load(1000, histogram(250 * US, 700 * US), 0, Map.of()), 0.4, 40L << 20)),
+                null, 20L << 20, List.of("a", "b"));
+
+        String goals = Report.goals(run(), List.of(mesh, peer));
+
+        assertThat(goals).contains("- p50 and p99 at 1000 rps: not known from this run (mesh completed no request).")
+                .doesNotContain("p50 at 1000 rps: mesh");
+    }
+
+    @Test
     void aRoundWhereTheMeshCompletedNothingHasNoRatio() {
         List<ScenarioResult.Round> mesh = new java.util.ArrayList<>();
         List<ScenarioResult.Round> peer = new java.util.ArrayList<>();
